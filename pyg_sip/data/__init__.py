@@ -1,0 +1,27 @@
+r"""Samples, the pre-training graph :math:`G_{PT}` over them, and the
+tokenizers that turn per-sample sequences into token ids."""
+from pyg_sip.data.tokenizers import (
+    CLS_ID,
+    MASK_ID,
+    PAD_ID,
+    SPECIAL_TOKENS,
+    UNK_ID,
+    AminoAcidTokenizer,
+    CharTokenizer,
+    Tokenizer,
+    WordTokenizer,
+)
+from pyg_sip.data.sample_graph import SampleGraph
+
+__all__ = [
+    'SampleGraph',
+    'Tokenizer',
+    'AminoAcidTokenizer',
+    'CharTokenizer',
+    'WordTokenizer',
+    'PAD_ID',
+    'MASK_ID',
+    'CLS_ID',
+    'UNK_ID',
+    'SPECIAL_TOKENS',
+]

@@ -1,0 +1,567 @@
+"""The pre-training graph :math:`G_{PT}`: one node per sample."""
+import copy
+import warnings
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Batch, Data
+from torch_geometric.utils import (
+    coalesce,
+    remove_self_loops,
+    select,
+    subgraph,
+    to_undirected,
+)
+
+from pyg_sip.data import molecules as mol
+from pyg_sip.data.ragged import (
+    end_to_ptr,
+    gather_segments,
+    ptr_to_end,
+    segment_bounds,
+)
+from pyg_sip.data.tokenizers import PAD_ID, AminoAcidTokenizer, encode_ragged
+from pyg_sip.data.validate import (
+    as_tensor,
+    check_edge_index,
+    check_edge_weight,
+    check_features,
+    check_index,
+    check_node_attr,
+    check_tokens,
+    first_true,
+)
+from pyg_sip.errors import PygSipError
+
+IndexLike = Union[Tensor, Sequence[int]]
+
+# Attributes with a dedicated treatment in `subgraph` (everything else is
+# handled as a generic per-sample or per-edge attribute):
+_SPECIAL_KEYS = {
+    'edge_index', 'edge_weight', 'num_nodes', 'tokens', 'token_end',
+    'vocab_size', 'pad_id', *mol.MOLECULE_KEYS
+}
+
+
+class SampleGraph(Data):
+    r"""The pre-training graph :math:`G_{PT}` of Structure-Inducing
+    Pre-Training, from the `"Structure-inducing pre-training"
+    <https://arxiv.org/abs/2103.10334>`_ paper: one node per sample, edges
+    between samples known to be related (interactions, citations,
+    similarity), and the per-sample payload the encoder reads.
+
+    The pre-training loss pulls linked samples together and pushes unlinked
+    ones apart,
+
+    .. math::
+        \mathcal{L}_{PT} = (1 - \lambda) \, \mathcal{L}_M +
+        \lambda \, \mathcal{L}_{SI}(G_{PT}),
+
+    so :obj:`edge_index` is stored canonically: coalesced (sorted, no
+    duplicates) and, unless :obj:`directed=True`, undirected without
+    self-loops. Duplicate edges (including the two directions of an
+    undirected edge) average their :obj:`edge_weight`.
+
+    Each sample carries at most one payload:
+
+    * dense features :obj:`x` :obj:`[N, F]`;
+    * ragged token sequences :obj:`tokens` :obj:`[T]` with CSR pointer
+      :obj:`token_ptr` :obj:`[N + 1]`: a sequence costs what it holds, never
+      :obj:`N x max_len`. Internally the pointer is stored as its end
+      offsets :obj:`token_end = token_ptr[1:]`, which PyG batching shifts by
+      the number of tokens; :obj:`token_ptr` is derived on access;
+    * one molecular graph per sample, :obj:`molecules` (a list of
+      :class:`~torch_geometric.data.Data` in the format of
+      :func:`~torch_geometric.utils.from_smiles`), stored packed (see
+      :mod:`pyg_sip.data.molecules`) and unpacked on access.
+
+    Every input is checked before any work is done; a violation raises
+    :class:`~pyg_sip.errors.PygSipError` naming the offending index and
+    value (see :meth:`validate`). The graph batches and slices like any
+    :class:`~torch_geometric.data.Data` (:meth:`Batch.from_data_list`,
+    :meth:`Batch.get_example`, :meth:`Batch.index_select`).
+
+    Args:
+        x (torch.Tensor, optional): Dense sample features. (default:
+            :obj:`None`)
+        edge_index (torch.Tensor, optional): The edges of :math:`G_{PT}`.
+            (default: :obj:`None`, no edges)
+        edge_weight (torch.Tensor, optional): One weight per edge.
+            (default: :obj:`None`)
+        tokens (torch.Tensor, optional): The token ids of all samples,
+            concatenated (no CLS token). (default: :obj:`None`)
+        token_ptr (torch.Tensor, optional): CSR pointer into :obj:`tokens`.
+            (default: :obj:`None`)
+        molecules (List[Data], optional): One molecular graph per sample.
+            (default: :obj:`None`)
+        y (torch.Tensor, optional): Per-sample labels. (default: :obj:`None`)
+        group (torch.Tensor, optional): Per-sample group id (e.g. species),
+            used to draw negatives within a group. (default: :obj:`None`)
+        num_nodes (int, optional): The number of samples :obj:`N`. Inferred
+            from the payload, :obj:`y`, :obj:`group` or :obj:`edge_index` if
+            not given. (default: :obj:`None`)
+        vocab_size (int, optional): The vocabulary size of :obj:`tokens`.
+            (default: :obj:`None`, largest token id + 1)
+        pad_id (int, optional): The padding id used by :meth:`gather`; it may
+            not occur in :obj:`tokens`. (default: :obj:`0`)
+        directed (bool, optional): If set to :obj:`True`, :obj:`edge_index`
+            is only coalesced: it is neither made undirected nor stripped of
+            self-loops. (default: :obj:`False`)
+        **kwargs (optional): Additional attributes, e.g. the split masks
+            :obj:`train_mask`, :obj:`val_mask`, :obj:`test_mask` (boolean,
+            one entry per sample: checked like every key ending in
+            :obj:`_mask`).
+
+    Shapes:
+        - **x:** :math:`(N, F)`; **tokens:** :math:`(T)`; **token_ptr:**
+          :math:`(N + 1)`
+        - **edge_index:** :math:`(2, E)`; **edge_weight:** :math:`(E)`
+        - **y:** :math:`(N)` or :math:`(N, C)`; **group**, **masks:**
+          :math:`(N)`
+    """
+    def __init__(
+        self,
+        x: Optional[Tensor] = None,
+        edge_index: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+        tokens: Optional[Tensor] = None,
+        token_ptr: Optional[Tensor] = None,
+        molecules: Optional[List[Data]] = None,
+        y: Optional[Tensor] = None,
+        group: Optional[Tensor] = None,
+        num_nodes: Optional[int] = None,
+        vocab_size: Optional[int] = None,
+        pad_id: int = PAD_ID,
+        directed: bool = False,
+        **kwargs: Any,
+    ):
+        inputs = dict(x=x, edge_index=edge_index, edge_weight=edge_weight,
+                      tokens=tokens, token_ptr=token_ptr, molecules=molecules,
+                      y=y, group=group, num_nodes=num_nodes,
+                      vocab_size=vocab_size)
+        if all(v is None for v in inputs.values()) and not kwargs:
+            # An empty object, as created by PyG's batching and slicing:
+            super().__init__()
+            return
+
+        given = [k for k in ('x', 'tokens', 'molecules') if inputs[k] is not None]
+        if len(given) > 1:
+            raise PygSipError(f'a SampleGraph holds at most one payload per '
+                              f"sample, got {' and '.join(given)}")
+        if (tokens is None) != (token_ptr is None):
+            raise PygSipError("'tokens' and 'token_ptr' must be given together")
+
+        tensors = {
+            k: as_tensor(k, v)
+            for k, v in dict(x=x, edge_weight=edge_weight, tokens=tokens,
+                             token_ptr=token_ptr, y=y, group=group,
+                             **kwargs).items() if v is not None
+            and (k in inputs or k.endswith('_mask'))
+        }
+        extra = {k: v for k, v in kwargs.items() if k not in tensors}
+        if edge_index is None:
+            edge_index = torch.empty(2, 0, dtype=torch.long)
+        edge_index = as_tensor('edge_index', edge_index)
+        check_edge_index(edge_index, None)
+        packed = mol.pack_molecules(molecules) if molecules is not None else {}
+
+        if num_nodes is None:
+            num_nodes = _infer_num_nodes(tensors, packed, edge_index)
+        num_nodes = int(num_nodes)
+        if 'tokens' in tensors and vocab_size is None:
+            vocab_size = max(int(tensors['tokens'].max()) + 1, pad_id + 1) \
+                if tensors['tokens'].numel() > 0 else pad_id + 1
+
+        token_end = None
+        if 'token_ptr' in tensors:
+            ptr = tensors.pop('token_ptr')
+            _check_ptr_size(ptr, num_nodes)
+            _check_tokens(tensors['tokens'], ptr, vocab_size, pad_id)
+            token_end = ptr_to_end(ptr.long())
+        _check_fields(num_nodes, edge_index, tensors, packed)
+
+        edge_index, edge_weight = _canonical_edges(
+            edge_index.long(), tensors.pop('edge_weight', None), num_nodes,
+            directed)
+        x, y = tensors.pop('x', None), tensors.pop('y', None)
+        super().__init__(x=x, edge_index=edge_index, y=y, **extra)
+        self.num_nodes = num_nodes
+        for key, value in tensors.items():  # tokens, group, masks
+            self[key] = value.long() if key in ('tokens', 'group') else value
+        if edge_weight is not None:
+            self.edge_weight = edge_weight
+        if token_end is not None:
+            self.token_end = token_end
+            self.vocab_size = vocab_size
+            self.pad_id = pad_id
+        for key, value in packed.items():
+            self[key] = value
+
+    # Construction ############################################################
+
+    @classmethod
+    def from_sequences(
+        cls,
+        seqs: Sequence[str],
+        edge_index: Optional[Tensor] = None,
+        tokenizer: Optional[Any] = None,
+        **kwargs: Any,
+    ) -> 'SampleGraph':
+        r"""Tokenises one sequence per sample (protein, text) and stores the
+        result as ragged :obj:`tokens` / :obj:`token_ptr` together with the
+        tokenizer's :obj:`vocab_size` and :obj:`pad_id`. Symbols unknown to
+        the tokenizer are mapped to its UNK token and reported in a
+        :class:`UserWarning` (and in :obj:`tokenizer.unknown_counts`).
+
+        Args:
+            seqs (List[str]): One sequence per sample.
+            edge_index (torch.Tensor, optional): The edges of :math:`G_{PT}`.
+                (default: :obj:`None`)
+            tokenizer (Tokenizer, optional): Any object with
+                :obj:`encode_batch`, :obj:`vocab_size` and :obj:`pad_id`.
+                (default: :class:`~pyg_sip.data.AminoAcidTokenizer`)
+            **kwargs (optional): Further :class:`SampleGraph` arguments.
+        """
+        if isinstance(seqs, str) or not isinstance(seqs, Sequence):
+            raise PygSipError(f"'seqs' must be a list of strings, got "
+                              f'{type(seqs).__name__}')
+        for i, seq in enumerate(seqs):
+            if not isinstance(seq, str):
+                raise PygSipError(f'seqs[{i}] must be a string, got '
+                                  f'{type(seq).__name__}')
+            if len(seq) == 0:
+                raise PygSipError(f'sample {i} has an empty sequence')
+        tokenizer = AminoAcidTokenizer() if tokenizer is None else tokenizer
+        tokens, token_ptr = encode_ragged(tokenizer, seqs)
+        unknown = getattr(tokenizer, 'last_unknown', None)
+        if unknown:
+            listed = ', '.join(f'{s!r} x{n}' for s, n in unknown.most_common())
+            warnings.warn(
+                f'{sum(unknown.values())} unknown symbols were mapped to the '
+                f'UNK token (id {tokenizer.unk_id}): {listed}', stacklevel=2)
+        return cls(tokens=tokens, token_ptr=token_ptr, edge_index=edge_index,
+                   vocab_size=tokenizer.vocab_size, pad_id=tokenizer.pad_id,
+                   **kwargs)
+
+    @classmethod
+    def from_molecules(
+        cls,
+        mols: Sequence[Data],
+        edge_index: Optional[Tensor] = None,
+        **kwargs: Any,
+    ) -> 'SampleGraph':
+        r"""Creates a graph whose samples are molecular graphs, one
+        :class:`~torch_geometric.data.Data` per sample in the format of
+        :func:`~torch_geometric.utils.from_smiles` (:obj:`x`,
+        :obj:`edge_index`, :obj:`edge_attr`)."""
+        return cls(molecules=mols, edge_index=edge_index, **kwargs)
+
+    # Payload #################################################################
+
+    @property
+    def payload_kind(self) -> Optional[str]:
+        r"""The kind of per-sample payload: :obj:`'x'`, :obj:`'tokens'`,
+        :obj:`'molecules'` or :obj:`None`."""
+        keys = set(self._store.keys())
+        for kind, key in (('x', 'x'), ('tokens', 'tokens'),
+                          ('molecules', 'atom_x')):
+            if key in keys:
+                return kind
+        return None
+
+    @property
+    def token_ptr(self) -> Tensor:
+        r"""The CSR pointer :obj:`[N + 1]` into :obj:`tokens`."""
+        if 'token_end' not in self._store:
+            raise AttributeError(f"'{self.__class__.__name__}' holds no "
+                                 f'token sequences')
+        return end_to_ptr(self._store['token_end'])
+
+    @token_ptr.setter
+    def token_ptr(self, ptr: Tensor):
+        self._store['token_end'] = ptr_to_end(as_tensor('token_ptr', ptr))
+
+    @property
+    def molecules(self) -> List[Data]:
+        r"""The molecular graph of every sample, as a list of
+        :class:`~torch_geometric.data.Data`."""
+        if 'atom_x' not in self._store:
+            raise AttributeError(f"'{self.__class__.__name__}' holds no "
+                                 f'molecules')
+        return mol.unpack_molecules(*self._molecule_tensors())
+
+    @molecules.setter
+    def molecules(self, molecules: Sequence[Data]):
+        for key, value in mol.pack_molecules(molecules).items():
+            self._store[key] = value
+
+    @property
+    def vocab_size(self) -> int:
+        r"""The vocabulary size of :obj:`tokens`."""
+        return self._int_attr('vocab_size')
+
+    @vocab_size.setter
+    def vocab_size(self, value: int):
+        self._store['vocab_size'] = int(value)
+
+    @property
+    def pad_id(self) -> int:
+        r"""The padding id used by :meth:`gather`."""
+        return self._int_attr('pad_id')
+
+    @pad_id.setter
+    def pad_id(self, value: int):
+        self._store['pad_id'] = int(value)
+
+    def seq_lengths(self) -> Tensor:
+        r"""Returns the number of tokens of every sample, shape :obj:`[N]`."""
+        self._require('tokens')
+        return self.token_ptr.diff()
+
+    def gather(
+        self,
+        node_ids: IndexLike,
+        max_length: Optional[int] = None,
+    ) -> Tuple[Tensor, Tensor]:
+        r"""Returns the token sequences of the samples :obj:`node_ids`,
+        padded with :obj:`pad_id` to the longest sequence of this call.
+        A sequence longer than :obj:`max_length` keeps its first
+        :obj:`max_length` tokens. Built with tensor operations only.
+
+        Args:
+            node_ids (torch.Tensor): Sample ids (or a boolean mask over
+                samples).
+            max_length (int, optional): Truncation length. (default:
+                :obj:`None`)
+
+        :rtype: (:class:`torch.Tensor`, :class:`torch.Tensor`): the
+            :obj:`input_ids` :obj:`[B, L]` and the boolean
+            :obj:`attention_mask` :obj:`[B, L]`.
+        """
+        self._require('tokens')
+        if max_length is not None and (not isinstance(max_length, int)
+                                       or max_length < 1):
+            raise PygSipError(f"'max_length' must be a positive integer, got "
+                              f'{max_length!r}')
+        tokens = self.tokens
+        index = check_index('node_ids', node_ids, self.num_nodes)
+        start, length = segment_bounds(self.token_end, index.to(tokens.device))
+        if max_length is not None:
+            length = length.clamp(max=max_length)
+        width = int(length.max()) if length.numel() > 0 else 0
+        offset = torch.arange(width, device=tokens.device)
+        attention_mask = offset < length.unsqueeze(-1)
+        input_ids = tokens.new_full(attention_mask.shape, self.pad_id)
+        src = (start.unsqueeze(-1) + offset)[attention_mask]
+        input_ids[attention_mask] = tokens[src]
+        return input_ids, attention_mask
+
+    def gather_molecules(self, node_ids: IndexLike) -> Batch:
+        r"""Returns the molecules of the samples :obj:`node_ids` as one
+        :class:`~torch_geometric.data.Batch`, built with tensor operations
+        only."""
+        self._require('molecules')
+        index = check_index('node_ids', node_ids, self.num_nodes)
+        return mol.gather_molecules(*self._molecule_tensors(),
+                                    index.to(self.atom_x.device))
+
+    def payload(
+        self,
+        node_ids: IndexLike,
+        max_length: Optional[int] = None,
+    ) -> Dict[str, Any]:
+        r"""Returns what a mini-batch of the samples :obj:`node_ids` carries:
+        :obj:`{'x'}`, :obj:`{'input_ids', 'attention_mask'}` or
+        :obj:`{'mol_batch'}` (empty without payload). :obj:`max_length`
+        applies to token sequences only."""
+        kind = self.payload_kind
+        if kind == 'x':
+            index = check_index('node_ids', node_ids, self.num_nodes)
+            return {'x': self.x[index.to(self.x.device)]}
+        if kind == 'tokens':
+            input_ids, attention_mask = self.gather(node_ids, max_length)
+            return {'input_ids': input_ids, 'attention_mask': attention_mask}
+        if kind == 'molecules':
+            return {'mol_batch': self.gather_molecules(node_ids)}
+        return {}
+
+    # Slicing #################################################################
+
+    def subgraph(self, subset: IndexLike) -> 'SampleGraph':
+        r"""Returns the sub-graph induced by the samples :obj:`subset` (a
+        boolean mask or an index tensor without duplicates), relabelled to
+        :obj:`0, ..., len(subset) - 1` in the order of :obj:`subset`.
+        Payload, per-sample and per-edge attributes stay aligned; the edges
+        stay coalesced."""
+        n = self.num_nodes
+        index = check_index('subset', subset, n).to(self.edge_index.device)
+        ordered = index.sort().values
+        pos = first_true(ordered[1:] == ordered[:-1])
+        if pos >= 0:
+            raise PygSipError(f"'subset' contains sample {int(ordered[pos])} "
+                              f'more than once')
+        edge_index, _, edge_mask = subgraph(index, self.edge_index,
+                                            relabel_nodes=True, num_nodes=n,
+                                            return_edge_mask=True)
+        # Relabelling by an unsorted subset breaks the sorted edge order:
+        perm = (edge_index[0] * index.numel() + edge_index[1]).argsort()
+        edge_id = edge_mask.nonzero().view(-1)[perm]
+
+        out = copy.copy(self)
+        out.edge_index = edge_index[:, perm]
+        out.num_nodes = index.numel()
+        if 'edge_weight' in self._store:
+            out.edge_weight = self.edge_weight[edge_id]
+        if 'tokens' in self._store:
+            pos, length = gather_segments(self.token_end, index)
+            out.tokens, out.token_end = self.tokens[pos], length.cumsum(0)
+        if 'atom_x' in self._store:
+            atom_x, bond_index, bond_attr, atom_end, bond_end = \
+                self._molecule_tensors()
+            atom_pos, num_atoms = gather_segments(atom_end, index)
+            bond_pos, num_bonds = gather_segments(bond_end, index)
+            out.atom_x, out.atom_end = atom_x[atom_pos], num_atoms.cumsum(0)
+            out.bond_index = bond_index[:, bond_pos]
+            out.bond_end = num_bonds.cumsum(0)
+            if bond_attr is not None:
+                out.bond_attr = bond_attr[bond_pos]
+        for key, value in self._store.items():
+            if key in _SPECIAL_KEYS:
+                continue
+            if key in ('x', 'y', 'group') or key.endswith('_mask') or \
+                    self.is_node_attr(key):
+                out[key] = select(value, index, self.__cat_dim__(key, value))
+            elif self.is_edge_attr(key):
+                out[key] = select(value, edge_id, self.__cat_dim__(key, value))
+        return out
+
+    # Batching ################################################################
+
+    def __inc__(self, key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if key == 'token_end':
+            return self.tokens.numel()
+        if key == 'atom_end':
+            return self.atom_x.size(0)
+        if key == 'bond_end':
+            return self.bond_index.size(1)
+        if key == 'bond_index':  # Atom ids are local to their molecule.
+            return 0
+        return super().__inc__(key, value, *args, **kwargs)
+
+    # Validation ##############################################################
+
+    def validate(self, raise_on_error: bool = True) -> bool:
+        r"""Checks the graph and its payload. Raises
+        :class:`~pyg_sip.errors.PygSipError` naming the first offending
+        index and value, or, if :obj:`raise_on_error=False`, warns and
+        returns :obj:`False`."""
+        try:
+            self._validate()
+        except PygSipError as e:
+            if raise_on_error:
+                raise
+            warnings.warn(str(e), stacklevel=2)
+            return False
+        return True
+
+    def _validate(self):
+        store = self._store
+        if 'num_nodes' not in store:
+            raise PygSipError("a SampleGraph needs an explicit 'num_nodes'")
+        n = self.num_nodes
+        kinds = [k for k in ('x', 'tokens', 'atom_x') if k in store]
+        if len(kinds) > 1:
+            raise PygSipError(f'a SampleGraph holds at most one payload per '
+                              f"sample, got {' and '.join(kinds)}")
+        edge_index = store.get('edge_index', torch.empty(2, 0).long())
+        check_edge_index(edge_index, n)
+        tensors = {
+            k: v
+            for k, v in store.items()
+            if k in ('x', 'y', 'group', 'edge_weight') or k.endswith('_mask')
+        }
+        if 'tokens' in store:
+            for key in ('vocab_size', 'pad_id'):
+                value = store.get(key)
+                if isinstance(value, Tensor) and value.unique().numel() > 1:
+                    raise PygSipError(f"the graphs of this batch disagree on "
+                                      f"'{key}': {value.unique().tolist()}")
+            ptr = self.token_ptr
+            _check_ptr_size(ptr, n)
+            _check_tokens(self.tokens, ptr, self.vocab_size, self.pad_id)
+        packed = {k: store[k] for k in mol.MOLECULE_KEYS if k in store}
+        _check_fields(n, edge_index, tensors, packed)
+
+    # Helpers #################################################################
+
+    def _require(self, kind: str):
+        if self.payload_kind != kind:
+            raise PygSipError(f"this operation needs the '{kind}' payload, but "
+                              f'the graph holds {self.payload_kind!r}')
+
+    def _int_attr(self, key: str) -> int:
+        if key not in self._store:
+            raise AttributeError(f"'{self.__class__.__name__}' has no "
+                                 f"attribute '{key}'")
+        value = self._store[key]
+        # PyG batching stacks integers into a tensor with one entry per graph:
+        return int(value.view(-1)[0]) if isinstance(value, Tensor) else value
+
+    def _molecule_tensors(self) -> Tuple[Tensor, Tensor, Optional[Tensor],
+                                         Tensor, Tensor]:
+        store = self._store
+        return (store['atom_x'], store['bond_index'], store.get('bond_attr'),
+                store['atom_end'], store['bond_end'])
+
+
+def _infer_num_nodes(tensors: Dict[str, Tensor], packed: Dict[str, Tensor],
+                     edge_index: Tensor) -> int:
+    if 'x' in tensors and tensors['x'].dim() > 0:
+        return tensors['x'].size(0)
+    if 'token_ptr' in tensors and tensors['token_ptr'].dim() == 1:
+        return max(tensors['token_ptr'].numel() - 1, 0)
+    if packed:
+        return packed['atom_end'].numel()
+    for key in ('y', 'group'):
+        if key in tensors and tensors[key].dim() > 0:
+            return tensors[key].size(0)
+    return int(edge_index.max()) + 1 if edge_index.numel() > 0 else 0
+
+
+def _check_ptr_size(ptr: Tensor, num_nodes: int):
+    if ptr.dim() != 1 or ptr.numel() != num_nodes + 1:
+        raise PygSipError(f"'token_ptr' must have shape [{num_nodes + 1}] "
+                          f'(num_samples + 1), got {list(ptr.shape)}')
+
+
+def _check_tokens(tokens: Tensor, ptr: Tensor, vocab_size: int, pad_id: int):
+    if not isinstance(vocab_size, int) or vocab_size < 1:
+        raise PygSipError(f"'vocab_size' must be a positive integer, got "
+                          f'{vocab_size!r}')
+    check_tokens(tokens, ptr, vocab_size, pad_id)
+
+
+def _check_fields(num_nodes: int, edge_index: Tensor,
+                  tensors: Dict[str, Tensor], packed: Dict[str, Tensor]):
+    check_edge_index(edge_index, num_nodes)
+    if 'edge_weight' in tensors:
+        check_edge_weight(tensors['edge_weight'], edge_index.size(1))
+    if 'x' in tensors:
+        check_features(tensors['x'], num_nodes)
+    if packed:
+        mol.check_molecules(packed['atom_x'], packed['bond_index'],
+                            packed.get('bond_attr'), packed['atom_end'],
+                            packed['bond_end'], num_nodes)
+    for key, value in tensors.items():
+        if key in ('y', 'group') or key.endswith('_mask'):
+            check_node_attr(key, value, num_nodes)
+
+
+def _canonical_edges(edge_index: Tensor, edge_weight: Optional[Tensor],
+                     num_nodes: int,
+                     directed: bool) -> Tuple[Tensor, Optional[Tensor]]:
+    if directed:
+        return coalesce(edge_index, edge_weight, num_nodes, reduce='mean')
+    edge_index, edge_weight = remove_self_loops(edge_index, edge_weight)
+    return to_undirected(edge_index, edge_weight, num_nodes, reduce='mean')

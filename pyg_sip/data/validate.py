@@ -1,0 +1,173 @@
+"""Vectorised input checks for :class:`~pyg_sip.data.SampleGraph`.
+
+Every check raises :class:`~pyg_sip.errors.PygSipError` whose message names
+the first offending index and value. The first offence is located with tensor
+operations (no Python loop over samples, edges or tokens).
+"""
+from typing import Any, Optional
+
+import torch
+from torch import Tensor
+
+from pyg_sip.errors import PygSipError
+
+
+def first_true(mask: Tensor) -> int:
+    r"""Returns the position of the first :obj:`True` entry of the flat
+    boolean tensor :obj:`mask`, or :obj:`-1` if there is none."""
+    mask = mask.reshape(-1)
+    if mask.numel() == 0 or not bool(mask.any()):
+        return -1
+    return int(mask.to(torch.uint8).argmax())
+
+
+def as_tensor(name: str, value: Any) -> Tensor:
+    r"""Converts array-likes to a tensor, naming :obj:`name` on failure."""
+    if isinstance(value, Tensor):
+        return value
+    try:
+        return torch.as_tensor(value)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise PygSipError(f"'{name}' must be a tensor or array-like, got "
+                          f'{type(value).__name__}') from e
+
+
+def check_integer(name: str, value: Tensor) -> None:
+    if value.dtype == torch.bool or value.is_floating_point() or \
+            value.is_complex():
+        raise PygSipError(f"'{name}' must be an integer tensor, got dtype "
+                          f'{value.dtype}')
+
+
+def check_edge_index(edge_index: Tensor, num_nodes: Optional[int]) -> None:
+    r"""Checks that :obj:`edge_index` is an integer tensor of shape
+    :obj:`[2, E]` whose ids lie in :obj:`[0, num_nodes)` (the range is not
+    bounded above if :obj:`num_nodes` is :obj:`None`)."""
+    check_integer('edge_index', edge_index)
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise PygSipError(f"'edge_index' must have shape [2, num_edges], got "
+                          f'{list(edge_index.shape)}')
+    bad = edge_index < 0
+    if num_nodes is not None:
+        bad |= edge_index >= num_nodes
+    pos = first_true(bad.t())  # The first offending edge.
+    if pos >= 0:
+        col, row = divmod(pos, 2)
+        value = int(edge_index[row, col])
+        valid = 'ids are non-negative' if num_nodes is None else (
+            f'graph of {num_nodes} samples has ids 0..{num_nodes - 1}')
+        raise PygSipError(f'edge_index[{row}, {col}] = {value} (edge {col}) '
+                          f'is not a valid sample id (the {valid})')
+
+
+def check_edge_weight(edge_weight: Tensor, num_edges: int) -> None:
+    if not edge_weight.is_floating_point():
+        raise PygSipError(f"'edge_weight' must be a floating point tensor, "
+                          f'got dtype {edge_weight.dtype}')
+    if edge_weight.dim() != 1 or edge_weight.numel() != num_edges:
+        raise PygSipError(f"'edge_weight' must have shape [{num_edges}] (one "
+                          f'weight per edge), got {list(edge_weight.shape)}')
+    pos = first_true(~torch.isfinite(edge_weight))
+    if pos >= 0:
+        raise PygSipError(f'edge_weight[{pos}] = {float(edge_weight[pos])} '
+                          f'is not finite')
+
+
+def check_features(x: Tensor, num_nodes: int) -> None:
+    r"""Checks that :obj:`x` is a finite floating point :obj:`[N, F]`
+    matrix."""
+    if not x.is_floating_point():
+        raise PygSipError(f"'x' must be a floating point tensor, got dtype "
+                          f'{x.dtype}')
+    if x.dim() != 2 or x.size(0) != num_nodes:
+        raise PygSipError(f"'x' must have shape [{num_nodes}, num_features] "
+                          f'(one row per sample), got {list(x.shape)}')
+    pos = first_true(~torch.isfinite(x))
+    if pos >= 0:
+        row, col = divmod(pos, x.size(1))
+        raise PygSipError(f'x has a non-finite value ({float(x[row, col])}) '
+                          f'in row {row} (sample {row}), column {col}')
+
+
+def check_ptr(name: str, ptr: Tensor, total: int, what: str) -> None:
+    r"""Checks a CSR pointer :obj:`ptr` of shape :obj:`[N + 1]` into
+    :obj:`total` :obj:`what`: integer, :obj:`ptr[0] == 0`,
+    :obj:`ptr[-1] == total`, non-decreasing."""
+    check_integer(name, ptr)
+    if ptr.dim() != 1 or ptr.numel() == 0:
+        raise PygSipError(f"'{name}' must have shape [num_samples + 1], got "
+                          f'{list(ptr.shape)}')
+    if int(ptr[0]) != 0:
+        raise PygSipError(f'{name}[0] must be 0, got {int(ptr[0])}')
+    if int(ptr[-1]) != total:
+        raise PygSipError(f'{name}[-1] = {int(ptr[-1])} does not match the '
+                          f'number of {what} ({total})')
+    pos = first_true(ptr[1:] < ptr[:-1])
+    if pos >= 0:
+        raise PygSipError(
+            f'{name} must be non-decreasing, but {name}[{pos}] = '
+            f'{int(ptr[pos])} > {name}[{pos + 1}] = {int(ptr[pos + 1])}')
+
+
+def check_tokens(tokens: Tensor, token_ptr: Tensor, vocab_size: int,
+                 pad_id: Optional[int]) -> None:
+    r"""Checks ragged token sequences stored as :obj:`tokens` [T] and
+    :obj:`token_ptr` [N + 1]: valid CSR pointer, no empty sequence, every
+    token id in :obj:`[0, vocab_size)` and none equal to :obj:`pad_id`."""
+    check_integer('tokens', tokens)
+    if tokens.dim() != 1:
+        raise PygSipError(f"'tokens' must be one-dimensional (all sequences "
+                          f'concatenated), got shape {list(tokens.shape)}')
+    check_ptr('token_ptr', token_ptr, tokens.numel(), 'tokens')
+    pos = first_true(token_ptr[1:] == token_ptr[:-1])
+    if pos >= 0:
+        raise PygSipError(f'sample {pos} has an empty token sequence')
+    outside = (tokens < 0) | (tokens >= vocab_size)
+    is_pad = tokens == pad_id if pad_id is not None else torch.zeros_like(
+        outside)
+    pos = first_true(outside | is_pad)
+    if pos >= 0:
+        reason = (f'outside the vocabulary [0, {vocab_size})' if bool(
+            outside[pos]) else 'the padding id (padding is added by gather)')
+        sample = int(torch.searchsorted(token_ptr, pos, right=True)) - 1
+        offset = pos - int(token_ptr[sample])
+        raise PygSipError(
+            f'token at position {offset} of sample {sample} (tokens[{pos}]) '
+            f'has id {int(tokens[pos])}, {reason}')
+
+
+def check_node_attr(name: str, value: Tensor, num_nodes: int) -> None:
+    r"""Checks a per-sample attribute (:obj:`y`, :obj:`group`, split masks):
+    one entry per sample along the first dimension."""
+    if value.dim() == 0 or value.size(0) != num_nodes:
+        got = 'a scalar' if value.dim() == 0 else f'{value.size(0)} entries'
+        raise PygSipError(f"'{name}' must have one entry per sample "
+                          f'({num_nodes}), got {got}')
+    if name == 'group':
+        check_integer(name, value)
+        if value.dim() != 1:
+            raise PygSipError(f"'group' must have shape [{num_nodes}], got "
+                              f'{list(value.shape)}')
+    if name.endswith('_mask'):
+        if value.dtype != torch.bool or value.dim() != 1:
+            raise PygSipError(
+                f"'{name}' must be a boolean tensor of shape [{num_nodes}], "
+                f'got dtype {value.dtype} and shape {list(value.shape)}')
+
+
+def check_index(name: str, index: Tensor, num_nodes: int) -> Tensor:
+    r"""Converts :obj:`index` (a boolean mask over samples or an integer
+    index tensor) into a :obj:`long` index tensor of valid sample ids."""
+    index = as_tensor(name, index)
+    if index.dtype == torch.bool:
+        if index.dim() != 1 or index.numel() != num_nodes:
+            raise PygSipError(f"boolean '{name}' must have shape "
+                              f'[{num_nodes}], got {list(index.shape)}')
+        return index.nonzero().view(-1)
+    check_integer(name, index)
+    index = index.view(-1).long()
+    pos = first_true((index < 0) | (index >= num_nodes))
+    if pos >= 0:
+        raise PygSipError(f'{name}[{pos}] = {int(index[pos])} is not a valid '
+                          f'sample id (valid ids: 0..{num_nodes - 1})')
+    return index

@@ -1,0 +1,548 @@
+"""Protein-protein interaction graphs (edge lists, STRING, SHS27k,
+Tree-of-Life style multi-species unions) and DeepLoc localisation labels."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from pyg_sip.datasets._io import (
+    LoadReport,
+    PathLike,
+    as_paths,
+    existing_file,
+    file_error,
+    first_line,
+    index_of,
+    iter_lines,
+    keep_nodes,
+    read_table,
+    separator,
+    undirected_edges,
+)
+from pyg_sip.errors import PygSipError
+
+STANDARD_RESIDUES = 'ACDEFGHIKLMNPQRSTVWY'
+
+#: DeepLoc's 10 localisation classes; ``location`` labels index this tuple.
+DEEPLOC_LOCATIONS = ('Nucleus', 'Cytoplasm', 'Extracellular', 'Mitochondrion',
+                     'Cell.membrane', 'Endoplasmic.reticulum', 'Plastid',
+                     'Golgi.apparatus', 'Lysosome/Vacuole', 'Peroxisome')
+#: DeepLoc's membrane labels (membrane-bound, soluble, unknown); ``membrane``
+#: labels index this tuple.
+DEEPLOC_MEMBRANE = ('M', 'S', 'U')
+
+#: Interaction file kinds recognised from their first line.
+_STRING_ACTIONS = ('item_id_a', 'item_id_b', 'score')
+_STRING_LINKS = ('protein1', 'protein2', 'combined_score')
+
+InteractionFiles = Union[PathLike, Sequence[PathLike], Mapping[str, PathLike]]
+
+
+# ------------------------------------------------------------------ sequences
+@dataclass
+class _Records:
+    """Sequences read from disk, one per unique id, with where they came from."""
+    ids: List[str] = field(default_factory=list)
+    sequences: List[str] = field(default_factory=list)
+    titles: List[str] = field(default_factory=list)
+    where: List[str] = field(default_factory=list)
+
+
+def _fasta(path: Path) -> Iterator[Tuple[int, str, str]]:
+    """``(header line number, title, sequence)`` of each FASTA record, parsed
+    by Biopython."""
+    from pyg_sip._optional import require
+    fasta_io = require('Bio.SeqIO.FastaIO')
+    headers: List[int] = []
+
+    def lines() -> Iterator[str]:
+        for lineno, line in iter_lines(path):
+            if line.startswith('>'):
+                headers.append(lineno)
+            elif not headers and line.strip():
+                raise file_error(path, lineno, "expected a FASTA header starting with '>'")
+            yield line + '\n'
+
+    for k, (title, seq) in enumerate(fasta_io.SimpleFastaParser(lines())):
+        yield headers[k], title, seq
+
+
+def _is_fasta(path: Path) -> bool:
+    return first_line(path).startswith('>')
+
+
+def _clean_sequence(path: Path, lineno: int, pid: str, seq: str) -> str:
+    """Upper-case letters without a trailing stop ``*``. Letters outside the
+    20 standard residues are kept: the tokenizer maps them by its own rule."""
+    seq = seq.strip().rstrip('*').upper()
+    if not seq:
+        raise file_error(path, lineno, f"empty sequence for '{pid}'")
+    if not (seq.isascii() and seq.isalpha()):
+        bad = next(c for c in seq if not (c.isascii() and c.isalpha()))
+        raise file_error(path, lineno, f"invalid residue {bad!r} in the sequence of '{pid}'")
+    return seq
+
+
+def _read_records(paths: Sequence[Path], report: LoadReport,
+                  keep: Optional[set] = None) -> _Records:
+    """Reads FASTA or ``id<TAB>sequence`` files. An id seen twice with the same
+    sequence is kept once (counted as ``sequence_duplicate``); with a
+    different sequence it raises :class:`PygSipError` naming both lines."""
+    out, seen = _Records(), {}
+    skipped = 0
+    for path in paths:
+        path = existing_file(path)
+        if _is_fasta(path):
+            records = ((ln, title.split()[0] if title.split() else '', title, seq)
+                       for ln, title, seq in _fasta(path))
+        else:
+            table = read_table(path, 2, sep='\t')
+            records = zip(table.lineno.tolist(), table.columns[0].tolist(),
+                          table.columns[0].tolist(), table.columns[1].tolist())
+        for lineno, pid, title, seq in records:
+            pid = pid.strip()
+            if not pid:
+                raise file_error(path, lineno, 'empty protein id')
+            if keep is not None and pid not in keep:
+                skipped += 1
+                continue
+            seq = _clean_sequence(path, lineno, pid, seq)
+            where = f"'{path}', line {lineno}"
+            if pid in seen:
+                k = seen[pid]
+                if out.sequences[k] != seq:
+                    raise PygSipError(f"protein '{pid}' has two different sequences: "
+                                      f'{out.where[k]} and {where}')
+                report.drop('sequence_duplicate', 1, f"'{pid}' at {where}")
+                continue
+            seen[pid] = len(out.ids)
+            out.ids.append(pid)
+            out.sequences.append(seq)
+            out.titles.append(title)
+            out.where.append(where)
+    report.drop('sequence_without_interaction', skipped)
+    return out
+
+
+def _limit_length(records: _Records, max_length: Optional[int], long_sequences: str,
+                  report: LoadReport) -> _Records:
+    """Applies the ``max_length`` rule: ``'truncate'`` keeps the first
+    ``max_length`` residues, ``'drop'`` removes the protein."""
+    if long_sequences not in ('truncate', 'drop'):
+        raise PygSipError(f"long_sequences must be 'truncate' or 'drop', got '{long_sequences}'")
+    if max_length is None:
+        return records
+    if max_length < 1:
+        raise PygSipError(f'max_length must be positive, got {max_length}')
+    lengths = np.fromiter(map(len, records.sequences), dtype=np.int64,
+                          count=len(records.sequences))
+    long = np.flatnonzero(lengths > max_length)
+    if long_sequences == 'truncate':
+        for i in long.tolist():
+            records.sequences[i] = records.sequences[i][:max_length]
+        report.count('sequences_truncated', len(long))
+        return records
+    if len(long):
+        report.drop('sequence_too_long', len(long),
+                    f"'{records.ids[long[0]]}' ({lengths[long[0]]} residues) at "
+                    f'{records.where[long[0]]}')
+    keep = np.flatnonzero(lengths <= max_length).tolist()
+    return _Records(*([getattr(records, f)[i] for i in keep]
+                      for f in ('ids', 'sequences', 'titles', 'where')))
+
+
+def _count_nonstandard(sequences: Sequence[str], report: LoadReport) -> None:
+    table = str.maketrans('', '', STANDARD_RESIDUES)
+    report.count('sequences_nonstandard', sum(1 for s in sequences if s.translate(table)))
+
+
+# --------------------------------------------------------------- interactions
+@dataclass
+class _Interactions:
+    a: np.ndarray
+    b: np.ndarray
+    score: Optional[np.ndarray]
+    lineno: np.ndarray
+    file: np.ndarray
+
+
+def _read_interactions(path: Path, index: int, min_score: Optional[float],
+                       modes: Optional[set], seen_modes: set, report: LoadReport
+                       ) -> _Interactions:
+    """One interaction file: STRING ``protein.actions`` (header ``item_id_a
+    item_id_b mode ... score``), STRING ``protein.links`` (header ``protein1
+    protein2 ... combined_score``) or a whitespace edge list ``a b [score]``
+    (``#`` comments)."""
+    sep = separator(path, '#')
+    fields = first_line(path, '#').split(sep)
+    scale = 1000.0  # STRING scores are integers in [0, 1000]
+    if fields[0] == _STRING_ACTIONS[0]:
+        table = read_table(path, sep=sep, header=True)
+        a, b, score_key = table.column('item_id_a'), table.column('item_id_b'), 'score'
+    elif fields[0] == _STRING_LINKS[0]:
+        table = read_table(path, sep=sep, header=True)
+        a, b, score_key = table.column('protein1'), table.column('protein2'), 'combined_score'
+    else:
+        table = read_table(path, min(len(fields), 3), sep=sep, comment='#')
+        a, b = table.columns[0], table.columns[1]
+        score_key, scale = (2 if len(table.columns) > 2 else None), 1.0
+    score = None if score_key is None else table.numbers(score_key, 'score')
+    keep = np.ones(len(table), dtype=bool)
+    if min_score is not None:
+        if score is None:
+            raise PygSipError(f"min_score needs a score column, '{path}' has none")
+        keep &= score >= min_score
+        report.drop('interaction_low_score', int((score < min_score).sum()))
+    if modes is not None:
+        if table.header is None or 'mode' not in table.header:
+            raise PygSipError(f"modes needs a STRING protein.actions file, '{path}' has no "
+                              f"'mode' column")
+        mode = table.column('mode')
+        seen_modes.update(np.unique(mode).tolist())
+        in_modes = np.isin(mode, list(modes))
+        report.drop('interaction_other_mode', int((keep & ~in_modes).sum()))
+        keep &= in_modes
+    return _Interactions(a[keep], b[keep], None if score is None else score[keep] / scale,
+                         table.lineno[keep], np.full(int(keep.sum()), index))
+
+
+def _qualify(ids: np.ndarray, prefix: str) -> np.ndarray:
+    """Prefixes ``'<prefix>.'`` to the ids that lack it (Tree-of-Life files
+    name proteins without their taxon, STRING sequences with it)."""
+    has = np.char.startswith(ids, prefix + '.')
+    return np.where(has, ids, np.char.add(prefix + '.', ids))
+
+
+class ProteinInteractionGraph:
+    r"""Protein sequences and the protein-protein interactions between them:
+    the pre-training graph of the protein experiments of `"Structure-Inducing
+    Pre-Training" <https://arxiv.org/abs/2103.10334>`_ (Tree-of-Life
+    interactomes with STRING sequences, one group per species so that
+    negatives can be drawn within a species).
+
+    .. math::
+        \mathcal{G}_{PT} = (\mathcal{V}, \mathcal{E}), \quad
+        \{u, v\} \in \mathcal{E} \iff u \text{ and } v \text{ interact}
+
+    Build it from files with :meth:`from_files` or :meth:`from_shs27k`, then
+    call :meth:`to_sample_graph`. The rules applied while reading:
+
+    * residues are upper-cased and a trailing stop ``*`` removed; letters
+      outside the 20 standard amino acids (``X``, ``U``, ``B``, ...) are kept
+      and mapped by the tokenizer's rule (counted as
+      ``sequences_nonstandard``); any other character raises
+      :class:`~pyg_sip.errors.PygSipError` naming file and line;
+    * an id listed twice with the same sequence is kept once
+      (``sequence_duplicate``); with different sequences it raises, naming
+      both lines;
+    * interactions naming a protein without a sequence are dropped
+      (``interaction_no_sequence``), as are self-interactions; repeated
+      pairs (both directions, several STRING modes) merge into one
+      undirected edge whose weight is the largest score;
+    * with ``max_length``, longer sequences are truncated to their first
+      ``max_length`` residues (``sequences_truncated``) or, with
+      ``long_sequences='drop'``, dropped together with their interactions;
+    * proteins left without interactions are dropped
+      (``protein_isolated``) unless ``keep_isolated=True``.
+
+    Every count lands in :attr:`report` and is logged.
+
+    Args:
+        ids (list[str]): Protein ids.
+        sequences (list[str]): Amino-acid sequences, one per id.
+        edge_index (torch.Tensor): Undirected, coalesced interactions.
+        group (torch.Tensor, optional): Group (species) index per protein.
+            (default: :obj:`None`)
+        group_names (list[str], optional): Name of each group.
+            (default: :obj:`None`)
+        edge_weight (torch.Tensor, optional): Interaction score per edge
+            (STRING scores scaled to :math:`[0, 1]`). (default: :obj:`None`)
+        report (LoadReport, optional): What reading kept and dropped.
+            (default: :obj:`None`)
+
+    Shapes:
+        - **edge_index:** :math:`(2, |\mathcal{E}|)`
+        - **group:** :math:`(|\mathcal{V}|)`
+        - **edge_weight:** :math:`(|\mathcal{E}|)`
+    """
+    def __init__(self, ids: List[str], sequences: List[str], edge_index: Tensor,
+                 group: Optional[Tensor] = None, group_names: Optional[List[str]] = None,
+                 edge_weight: Optional[Tensor] = None,
+                 report: Optional[LoadReport] = None) -> None:
+        if len(ids) != len(sequences):
+            raise PygSipError(f'{len(ids)} ids but {len(sequences)} sequences')
+        if edge_index.numel() and int(edge_index.max()) >= len(ids):
+            raise PygSipError(f'edge_index names protein {int(edge_index.max())}, '
+                              f'but there are {len(ids)} proteins')
+        self.ids = list(ids)
+        self.sequences = list(sequences)
+        self.edge_index = edge_index
+        self.group = group
+        self.group_names = group_names
+        self.edge_weight = edge_weight
+        self.report = report or LoadReport('memory')
+
+    @property
+    def num_proteins(self) -> int:
+        return len(self.ids)
+
+    @property
+    def num_interactions(self) -> int:
+        """Number of undirected interactions."""
+        return self.edge_index.size(1) // 2
+
+    @classmethod
+    def from_files(cls, sequences: Union[PathLike, Sequence[PathLike]],
+                   interactions: InteractionFiles, *, min_score: Optional[float] = None,
+                   modes: Optional[Sequence[str]] = None, group: Optional[str] = None,
+                   qualify_ids: bool = False, max_length: Optional[int] = None,
+                   long_sequences: str = 'truncate',
+                   keep_isolated: bool = False) -> 'ProteinInteractionGraph':
+        r"""Reads sequences and interactions from disk.
+
+        Args:
+            sequences (str or Path or list): FASTA file(s) (id = first word
+                of the header; needs the ``bio`` extra) or ``id<TAB>sequence``
+                file(s). Only proteins named by an interaction are kept
+                unless ``keep_isolated``.
+            interactions (str or Path or list or dict): Interaction file(s):
+                STRING ``protein.links`` / ``protein.actions`` files
+                (recognised by their header; plain or ``.gz``) or
+                whitespace edge lists ``a b [score]``. A dict maps a group
+                name (e.g. a species' taxon id) to its file, as for the
+                Tree-of-Life interactomes, one file per species.
+            min_score (float, optional): Keep interactions whose score
+                column (STRING: ``combined_score`` / ``score``, on STRING's
+                0-1000 scale; edge lists: the third column) is at least
+                this. (default: :obj:`None`)
+            modes (list[str], optional): Keep ``protein.actions`` rows of
+                these interaction types (e.g. :obj:`['binding']`); a mode
+                found in no file raises. (default: :obj:`None`)
+            group (str, optional): Per-protein group for same-group
+                negatives: :obj:`"string"` takes the taxon prefix of STRING
+                ids (before the first ``.``); :obj:`"file"` takes the
+                interaction file (its dict key, else its file name stem).
+                (default: :obj:`None`)
+            qualify_ids (bool, optional): With a dict of files, prefix each
+                file's ids lacking it with ``"<key>."``, so that they match
+                STRING sequence ids (``taxon.protein``). (default: :obj:`False`)
+            max_length (int, optional): Longest sequence kept as is.
+                (default: :obj:`None`)
+            long_sequences (str, optional): :obj:`"truncate"` or
+                :obj:`"drop"` sequences longer than ``max_length``.
+                (default: :obj:`"truncate"`)
+            keep_isolated (bool, optional): Keep proteins without any
+                interaction. (default: :obj:`False`)
+        """
+        if group not in (None, 'string', 'file'):
+            raise PygSipError(f"group must be None, 'string' or 'file', got '{group}'")
+        if group == 'file' and keep_isolated:
+            raise PygSipError("group='file' gives no group to isolated proteins: "
+                              'use keep_isolated=False')
+        if isinstance(interactions, Mapping):
+            names = [str(k) for k in interactions]
+            inter_paths = as_paths(list(interactions.values()))
+        else:
+            inter_paths = as_paths(interactions)
+            names = [p.stem for p in inter_paths]
+            if qualify_ids:
+                raise PygSipError('qualify_ids needs interactions as a dict {group: file}')
+        seq_paths = as_paths(sequences)
+        report = LoadReport(', '.join(map(str, seq_paths + inter_paths)))
+
+        wanted_modes = None if modes is None else set(modes)
+        seen_modes: set = set()
+        parts = []
+        for k, path in enumerate(inter_paths):
+            part = _read_interactions(path, k, min_score, wanted_modes, seen_modes, report)
+            if qualify_ids:
+                part.a, part.b = _qualify(part.a, names[k]), _qualify(part.b, names[k])
+            parts.append(part)
+        if wanted_modes is not None and wanted_modes - seen_modes:
+            raise PygSipError(f'modes {sorted(wanted_modes - seen_modes)} occur in no '
+                              f'interaction file (found {sorted(seen_modes)})')
+        a = np.concatenate([p.a for p in parts])
+        b = np.concatenate([p.b for p in parts])
+        lineno = np.concatenate([p.lineno for p in parts])
+        file = np.concatenate([p.file for p in parts])
+        score = (np.concatenate([p.score for p in parts])
+                 if all(p.score is not None for p in parts) else None)
+
+        keep = None if keep_isolated else set(np.unique(np.concatenate([a, b])).tolist())
+        records = _read_records(seq_paths, report, keep)
+        records = _limit_length(records, max_length, long_sequences, report)
+        ids = np.array(records.ids, dtype=str)
+        src, found_a = index_of(ids, a)
+        dst, found_b = index_of(ids, b)
+        found = found_a & found_b
+        if not found.all():
+            i = int(np.flatnonzero(~found)[0])
+            report.drop('interaction_no_sequence', int((~found).sum()),
+                        f"'{a[i] if not found_a[i] else b[i]}' at '{inter_paths[file[i]]}', "
+                        f'line {lineno[i]}')
+        edge_index, edge_weight = undirected_edges(
+            src[found], dst[found], len(ids), report, 'interactions',
+            None if score is None else score[found])
+
+        node_group = group_names = None
+        if group == 'string':
+            node_group, group_names = cls._string_groups(records)
+        elif group == 'file':
+            node_group = cls._file_groups(src[found], dst[found], file[found], len(ids),
+                                          records, inter_paths)
+            group_names = names
+
+        sequences_kept = records.sequences
+        if not keep_isolated:
+            degree = torch.bincount(edge_index[0], minlength=len(ids))
+            report.drop('protein_isolated', int((degree == 0).sum()))
+            edge_index, kept = keep_nodes(degree > 0, edge_index)
+            ids, sequences_kept = ids[kept.numpy()], [sequences_kept[i] for i in kept.tolist()]
+            if node_group is not None:
+                node_group = node_group[kept]
+        if len(ids) == 0:
+            raise PygSipError(f'no proteins left after reading {report.source} '
+                              f'(dropped: {report.dropped})')
+        report.counts = {'proteins': len(ids), **report.counts}
+        _count_nonstandard(sequences_kept, report)
+        return cls(ids.tolist(), sequences_kept, edge_index, node_group, group_names,
+                   edge_weight, report.log())
+
+    @staticmethod
+    def _string_groups(records: _Records) -> Tuple[Tensor, List[str]]:
+        ids = np.array(records.ids, dtype=str)
+        taxon, dot, _ = np.char.partition(ids, '.').T
+        if not (dot == '.').all():
+            i = int(np.flatnonzero(dot != '.')[0])
+            raise PygSipError(f"group='string' needs STRING ids 'taxon.protein', got "
+                              f"'{ids[i]}' at {records.where[i]}")
+        names, inverse = np.unique(taxon, return_inverse=True)
+        return torch.as_tensor(inverse.astype(np.int64)), names.tolist()
+
+    @staticmethod
+    def _file_groups(src: np.ndarray, dst: np.ndarray, file: np.ndarray, num_nodes: int,
+                     records: _Records, paths: List[Path]) -> Tensor:
+        """Each protein's group is the file of its interactions; a protein in
+        two files raises."""
+        node = torch.as_tensor(np.concatenate([src, dst]))
+        g = torch.as_tensor(np.concatenate([file, file]))
+        low = torch.full((num_nodes, ), len(paths)).scatter_reduce(0, node, g, 'amin')
+        high = torch.full((num_nodes, ), -1).scatter_reduce(0, node, g, 'amax')
+        clash = ((high >= 0) & (low != high)).nonzero().view(-1)
+        if clash.numel():
+            i = int(clash[0])
+            raise PygSipError(f"protein '{records.ids[i]}' interacts in two group files: "
+                              f"'{paths[int(low[i])]}' and '{paths[int(high[i])]}'")
+        return high
+
+    @classmethod
+    def from_shs27k(cls, root: PathLike, **kwargs) -> 'ProteinInteractionGraph':
+        r"""The SHS27k human interaction set (PIPR / GNN-PPI, from STRING),
+        shipped in ``datasets/ppi_shs27k``: 1,690 proteins, 7,624 undirected
+        interactions, one group (taxon ``9606``).
+
+        Args:
+            root (str or Path): Folder holding
+                ``protein.SHS27k.sequences.dictionary.tsv`` and
+                ``protein.actions.SHS27k.STRING.txt``.
+            **kwargs (optional): Passed to :meth:`from_files` (e.g. ``modes``).
+        """
+        root = Path(root)
+        kwargs.setdefault('group', 'string')
+        return cls.from_files(root / 'protein.SHS27k.sequences.dictionary.tsv',
+                              root / 'protein.actions.SHS27k.STRING.txt', **kwargs)
+
+    def to_sample_graph(self, tokenizer=None):
+        """The :class:`~pyg_sip.data.SampleGraph` of the tokenised sequences
+        (default tokenizer: :class:`~pyg_sip.data.AminoAcidTokenizer`), with
+        ``group`` and ``edge_weight`` when known and :attr:`report` as
+        ``graph.report``."""
+        from pyg_sip.data import AminoAcidTokenizer, SampleGraph
+        attrs = {}
+        if self.group is not None:
+            attrs['group'] = self.group
+        if self.edge_weight is not None:
+            attrs['edge_weight'] = self.edge_weight
+        return SampleGraph.from_sequences(self.sequences, self.edge_index,
+                                          tokenizer=tokenizer or AminoAcidTokenizer(),
+                                          report=self.report, **attrs)
+
+    def __repr__(self) -> str:
+        groups = '' if self.group_names is None else f', groups={len(self.group_names)}'
+        return (f'{self.__class__.__name__}(proteins={self.num_proteins}, '
+                f'interactions={self.num_interactions}{groups})')
+
+
+# --------------------------------------------------------------------- DeepLoc
+@dataclass
+class DeepLocSet:
+    r"""Proteins with DeepLoc subcellular-localisation labels.
+
+    Args:
+        ids (list[str]): UniProt accessions.
+        sequences (list[str]): Amino-acid sequences.
+        location (torch.Tensor): Class index into :data:`DEEPLOC_LOCATIONS`.
+        membrane (torch.Tensor): Index into :data:`DEEPLOC_MEMBRANE`
+            (``M``, ``S``, ``U``).
+        report (LoadReport): What reading kept and dropped.
+    """
+    ids: List[str]
+    sequences: List[str]
+    location: Tensor
+    membrane: Tensor
+    report: LoadReport
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def to_sample_graph(self, tokenizer=None):
+        """A :class:`~pyg_sip.data.SampleGraph` without edges, ``y`` the
+        localisation class and ``membrane`` the membrane label."""
+        from pyg_sip.data import AminoAcidTokenizer, SampleGraph
+        return SampleGraph.from_sequences(self.sequences, torch.empty(2, 0, dtype=torch.long),
+                                          tokenizer=tokenizer or AminoAcidTokenizer(),
+                                          y=self.location, membrane=self.membrane,
+                                          report=self.report)
+
+
+def load_deeploc(path: PathLike, max_length: Optional[int] = None,
+                 long_sequences: str = 'truncate') -> DeepLocSet:
+    r"""Reads a DeepLoc FASTA file (headers ``>Accession Location-M|S|U
+    [tag]``; needs the ``bio`` extra), e.g. ``datasets/deeploc_subsets/
+    deeploc_test_set.fasta``. An unknown location or membrane label raises
+    :class:`~pyg_sip.errors.PygSipError` naming the line. A protein with two
+    locations (``Cytoplasm-Nucleus-U``) takes the first one, counted as
+    ``locations_multiple`` in the report. ``max_length`` and duplicate ids
+    follow :class:`ProteinInteractionGraph`'s rules.
+
+    Args:
+        path (str or Path): The FASTA file.
+        max_length (int, optional): Longest sequence kept as is.
+            (default: :obj:`None`)
+        long_sequences (str, optional): :obj:`"truncate"` or :obj:`"drop"`.
+            (default: :obj:`"truncate"`)
+    """
+    path = existing_file(path)
+    report = LoadReport(str(path))
+    records = _limit_length(_read_records([path], report), max_length, long_sequences, report)
+    location, membrane, multiple = [], [], 0
+    for title, where in zip(records.titles, records.where):
+        words = title.split()
+        *locs, mem = (words[1] if len(words) > 1 else '').split('-')
+        if not locs or any(loc not in DEEPLOC_LOCATIONS for loc in locs) \
+                or mem not in DEEPLOC_MEMBRANE:
+            raise PygSipError(f"{where}: expected '<accession> <location>-<M|S|U>' with a "
+                              f'location in {DEEPLOC_LOCATIONS}, got {title!r}')
+        location.append(DEEPLOC_LOCATIONS.index(locs[0]))
+        membrane.append(DEEPLOC_MEMBRANE.index(mem))
+        multiple += len(locs) > 1
+    report.count('locations_multiple', multiple)
+    report.counts = {'proteins': len(records.ids), **report.counts}
+    _count_nonstandard(records.sequences, report)
+    return DeepLocSet(records.ids, records.sequences, torch.tensor(location),
+                      torch.tensor(membrane), report.log())

@@ -1,0 +1,29 @@
+r"""``pyg-sip demo``: LM-only vs SIPT on noisy cliques, several seeds."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from pyg_sip.datasets import NoisyCliques
+from pyg_sip.experiments.pipeline import PretrainConfig, pretrain_and_probe
+from pyg_sip.experiments.results import aggregate
+
+#: A 2-layer 64-d transformer; about 20 s a run on 2 CPU cores.
+DEMO_CONFIG = PretrainConfig(steps=250, batch_size=50, num_positives=4, num_negatives=16,
+                             structure_loss='margin_contrastive',
+                             loss_kwargs={'neg_margin': 1.0}, lr=1e-3, warmup_steps=20)
+
+
+def run_demo(seeds: Sequence[int] = (0, 1, 2), lambdas: Sequence[float] = (0.0, 0.1),
+             noise: float = 0.0, config: PretrainConfig = DEMO_CONFIG,
+             progress: bool = True) -> list[dict]:
+    r"""Pre-train the same encoder with each λ and seed on
+    :class:`~pyg_sip.datasets.NoisyCliques` (a fresh graph per seed), probe
+    with the leave-one-out 3-NN on the clique labels, and return aggregated
+    result rows (``method`` ``lm_only`` / ``sipt``)."""
+    runs = []
+    for seed in seeds:
+        graph = NoisyCliques(noise=noise, seed=seed).graph
+        for lam in lambdas:
+            runs.append(pretrain_and_probe(graph, f'cliques_p{noise:g}', lam, config,
+                                           seed=seed, progress=progress))
+    return aggregate(runs)

@@ -1,0 +1,113 @@
+"""Multi-similarity loss (Wang et al., 2019) over pair lists."""
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+from pyg_sip.losses._pairs import (check_inputs, check_positive,
+                                   cosine_scores, masked_mean)
+from pyg_sip.losses._segment import (segment_count, segment_logsumexp,
+                                     segment_max, segment_min)
+from pyg_sip.losses.registry import register_loss
+
+
+def multi_similarity(z: Tensor, pos_index: Tensor, neg_index: Tensor,
+                     alpha: float = 2.0, beta: float = 50.0,
+                     base: float = 0.5, epsilon: float = 0.1,
+                     validate: Optional[bool] = None) -> Tensor:
+    r"""Multi-similarity loss on cosine similarities, see
+    :class:`MultiSimilarityLoss`."""
+    check_positive('alpha', alpha)
+    check_positive('beta', beta)
+    check_inputs(z, pos_index, neg_index, validate)
+    num_samples = z.size(0)
+    pos_anchor, neg_anchor = pos_index[0], neg_index[0]
+    s_pos, s_neg = cosine_scores(z, pos_index, neg_index)
+
+    with torch.no_grad():  # pair mining: a selection, not differentiated
+        hardest_neg = segment_max(s_neg, neg_anchor, num_samples)
+        hardest_pos = segment_min(s_pos, pos_anchor, num_samples)
+        keep_pos = s_pos - epsilon < hardest_neg[pos_anchor]
+        keep_neg = s_neg + epsilon > hardest_pos[neg_anchor]
+        valid = ((segment_count(pos_anchor, num_samples) > 0) &
+                 (segment_count(neg_anchor, num_samples) > 0))
+
+    masked = float('-inf')
+    x_pos = torch.where(keep_pos, -alpha * (s_pos - base), masked)
+    x_neg = torch.where(keep_neg, beta * (s_neg - base), masked)
+    loss = (segment_logsumexp(x_pos, pos_anchor, num_samples, True) / alpha +
+            segment_logsumexp(x_neg, neg_anchor, num_samples, True) / beta)
+    return masked_mean(loss, valid)
+
+
+@register_loss('multi_similarity')
+class MultiSimilarityLoss(nn.Module):
+    r"""The multi-similarity loss from the `"Multi-Similarity Loss with
+    General Pair Weighting for Deep Metric Learning"
+    <https://arxiv.org/abs/1904.06627>`_ paper (Wang et al., 2019), on
+    cosine similarities :math:`S_{ij}`, with its pair mining.
+
+    For an anchor :math:`a` with positives :math:`\mathcal{P}_a` and
+    negatives :math:`\mathcal{N}_a` (both non-empty), the kept pairs are
+
+    .. math::
+        \tilde{\mathcal{P}}_a = \{p \in \mathcal{P}_a : S_{ap} - \epsilon
+        < \max_{n \in \mathcal{N}_a} S_{an}\}, \qquad
+        \tilde{\mathcal{N}}_a = \{n \in \mathcal{N}_a : S_{an} + \epsilon
+        > \min_{p \in \mathcal{P}_a} S_{ap}\},
+
+    and
+
+    .. math::
+        \mathcal{L}_a = \frac{1}{\alpha} \log \Big(1 +
+        \sum_{p \in \tilde{\mathcal{P}}_a} e^{-\alpha (S_{ap} - b)}
+        \Big) + \frac{1}{\beta} \log \Big(1 +
+        \sum_{n \in \tilde{\mathcal{N}}_a} e^{\beta (S_{an} - b)}
+        \Big),
+
+    with :math:`b` = ``base``. The loss is the mean of
+    :math:`\mathcal{L}_a` over anchors with at least one positive and one
+    negative (an empty kept set adds :math:`\log 1 = 0`); duplicate pairs
+    count as often as they occur. Each :math:`\log(1 + \sum e^x)` is a
+    stable segment log-sum-exp over :math:`\{0\} \cup \{x\}`.
+
+    Matches :class:`pytorch_metric_learning.losses.MultiSimilarityLoss` with
+    ``MeanReducer`` fed the pairs of
+    :class:`~pytorch_metric_learning.miners.MultiSimilarityMiner` (``epsilon``)
+    when the pairs are all same-label (positive) and all different-label
+    (negative) pairs of a labelled batch in which every sample has both; PML
+    averages over all batch rows and uses each pair once.
+
+    Args:
+        alpha (float, optional): Positive scale :math:`\alpha`.
+            (default: :obj:`2.0`)
+        beta (float, optional): Negative scale :math:`\beta`.
+            (default: :obj:`50.0`)
+        base (float, optional): Similarity offset :math:`b`.
+            (default: :obj:`0.5`)
+        epsilon (float, optional): Mining margin :math:`\epsilon`; a large
+            value keeps every pair. (default: :obj:`0.1`)
+
+    Shapes:
+        - **input:** embeddings :math:`(N, d)`, positive pairs
+          :math:`(2, P)`, negative pairs :math:`(2, Q)` (row 0 the anchor)
+        - **output:** scalar (float32 for float16/bfloat16 input)
+    """
+    def __init__(self, alpha: float = 2.0, beta: float = 50.0,
+                 base: float = 0.5, epsilon: float = 0.1):
+        super().__init__()
+        check_positive('alpha', alpha)
+        check_positive('beta', beta)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.base = float(base)
+        self.epsilon = float(epsilon)
+
+    def forward(self, z: Tensor, pos_index: Tensor, neg_index: Tensor,
+                validate: Optional[bool] = None) -> Tensor:
+        return multi_similarity(z, pos_index, neg_index, self.alpha,
+                                self.beta, self.base, self.epsilon, validate)
+
+    def extra_repr(self) -> str:
+        return (f'alpha={self.alpha}, beta={self.beta}, base={self.base}, '
+                f'epsilon={self.epsilon}')

@@ -1,0 +1,170 @@
+"""Compressed sparse row (CSR) storage of a graph with a vectorised edge test."""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+from torch_geometric.utils import cumsum
+
+
+class CSRGraph:
+    r"""A graph in compressed sparse row form, built once and shared by the
+    samplers.
+
+    The neighbours of node :math:`i` are
+    :math:`\mathcal{N}(i) = \{j : (i, j) \in \mathcal{E}\}`, stored sorted in
+    ``col[rowptr[i]:rowptr[i + 1]]``. Edges are also kept as sorted integer keys
+
+    .. math::
+        \kappa(i, j) = i \cdot N + j,
+
+    so that membership of any batch of pairs is one binary search
+    (:func:`torch.searchsorted`) per pair, :math:`O(\log |\mathcal{E}|)`.
+
+    Args:
+        edge_index (torch.Tensor): The edges :math:`(i, j)`, row 0 = source.
+            Duplicate edges are merged.
+        num_nodes (int): The number of nodes :math:`N`.
+        remove_self_loops (bool, optional): If set to :obj:`True`, drops edges
+            :math:`(i, i)`. (default: :obj:`False`)
+
+    Shapes:
+        - **input:** edge_index :math:`(2, |\mathcal{E}|)`
+        - **attributes:** rowptr :math:`(N + 1)`, col :math:`(|\mathcal{E}'|)`,
+          keys :math:`(|\mathcal{E}'|)`, degree :math:`(N)`
+    """
+    def __init__(self, edge_index: Tensor, num_nodes: int,
+                 remove_self_loops: bool = False):
+        row, col = edge_index[0].long(), edge_index[1].long()
+        if remove_self_loops:
+            keep = row != col
+            row, col = row[keep], col[keep]
+        self.num_nodes = int(num_nodes)
+        self.keys = torch.unique(row * self.num_nodes + col)  # sorted
+        row = torch.div(self.keys, self.num_nodes, rounding_mode='floor')
+        self.col = self.keys - row * self.num_nodes
+        self.degree = torch.bincount(row, minlength=self.num_nodes)
+        self.rowptr = cumsum(self.degree)
+
+    @property
+    def num_edges(self) -> int:
+        return self.keys.numel()
+
+    def has_edge(self, src: Tensor, dst: Tensor,
+                 keys: Optional[Tensor] = None) -> Tensor:
+        r"""Returns whether :math:`(\text{src}_k, \text{dst}_k) \in
+        \mathcal{E}` for every :math:`k`, by binary search on the edge keys.
+
+        Args:
+            src (torch.Tensor): Source nodes.
+            dst (torch.Tensor): Target nodes.
+            keys (torch.Tensor, optional): Sorted keys of a subset of edges
+                that holds all edges out of ``src``, e.g. from
+                :meth:`edge_keys_of` (a small array searches faster).
+                (default: :obj:`None`, all edges)
+
+        Shapes:
+            - **input:** src :math:`(*)`, dst :math:`(*)`
+            - **output:** :math:`(*)` bool
+        """
+        keys = self.keys if keys is None else keys
+        if keys.numel() == 0:
+            return torch.zeros(src.shape, dtype=torch.bool)
+        query = src * self.num_nodes + dst
+        pos = torch.searchsorted(keys, query).clamp_(max=keys.numel() - 1)
+        return keys[pos] == query
+
+    def edge_keys_of(self, nodes: Tensor) -> Tensor:
+        r"""Returns the sorted keys of all edges out of ``nodes``.
+
+        Shapes:
+            - **input:** nodes :math:`(B)`
+            - **output:** :math:`(\sum_{i \in \text{unique(nodes)}} \deg(i))`
+        """
+        return self.keys[expand_segments(self.rowptr, torch.unique(nodes))[1]]
+
+    def neighbors(self, nodes: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""Lists the neighbours of every node in ``nodes`` as one flat ragged
+        array.
+
+        Returns:
+            ``(seg, nbr)``: ``nbr[m]`` is a neighbour of ``nodes[seg[m]]``;
+            ``seg`` is sorted.
+
+        Shapes:
+            - **input:** nodes :math:`(B)`
+            - **output:** seg, nbr :math:`(\sum_b \deg(\text{nodes}_b))`
+        """
+        seg, pos = expand_segments(self.rowptr, nodes)
+        return seg, self.col[pos]
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(num_nodes={self.num_nodes}, '
+                f'num_edges={self.num_edges})')
+
+
+def expand_segments(ptr: Tensor, index: Tensor) -> Tuple[Tensor, Tensor]:
+    r"""Expands segments ``ptr[index[b]] : ptr[index[b] + 1]`` of a CSR
+    pointer into flat positions.
+
+    Returns:
+        ``(seg, pos)``: ``pos[m]`` lies in the segment of ``index[seg[m]]``.
+
+    Shapes:
+        - **input:** ptr :math:`(S + 1)`, index :math:`(B)`
+        - **output:** seg, pos :math:`(\sum_b |\text{segment}_b|)`
+    """
+    start = ptr[index]
+    count = ptr[index + 1] - start
+    total = int(count.sum())
+    seg = torch.repeat_interleave(torch.arange(index.numel()), count,
+                                  output_size=total)
+    offset = start - (torch.cumsum(count, 0) - count)
+    return seg, torch.arange(total) + offset[seg]
+
+
+def sample_without_replacement(
+    count: Tensor,
+    k: int,
+    generator: Optional[torch.Generator] = None,
+) -> Tuple[Tensor, Tensor]:
+    r"""Draws :math:`\min(k, c_b)` distinct integers uniformly from
+    :math:`\{0, \dots, c_b - 1\}` for every row :math:`b`, vectorised over
+    rows with Floyd's algorithm (a loop over the :math:`k` draws only).
+
+    For :math:`j = c_b - k, \dots, c_b - 1`, draw
+    :math:`t \sim \mathcal{U}\{0, \dots, j\}` and keep :math:`t` unless it is
+    already taken, in which case keep :math:`j`; every :math:`k`-subset is
+    equally likely. Rows with :math:`c_b \le k` take all of
+    :math:`0, \dots, c_b - 1`.
+
+    Args:
+        count (torch.Tensor): The population size :math:`c_b` of each row.
+        k (int): The number of draws per row.
+        generator (torch.Generator, optional): The random generator.
+            (default: :obj:`None`)
+
+    Returns:
+        ``(index, mask)``: the draws, and which of them are real
+        (``mask[b, j] = j < min(k, c_b)``).
+
+    Shapes:
+        - **input:** count :math:`(B)`
+        - **output:** index, mask :math:`(B, k)`
+    """
+    arange = torch.arange(k)
+    index = arange.expand(count.numel(), k).clone()
+    mask = arange < count.view(-1, 1)
+    big = (count > k).nonzero().view(-1)
+    if big.numel() > 0 and k > 0:
+        n = count[big]
+        out = torch.empty(big.numel(), k, dtype=torch.long)
+        for step in range(k):
+            j = n - k + step
+            u = torch.rand(n.numel(), generator=generator, dtype=torch.float64)
+            t = (u * (j + 1)).long().clamp_(max=j)
+            if step > 0:
+                taken = (out[:, :step] == t.view(-1, 1)).any(1)
+                t = torch.where(taken, j, t)
+            out[:, step] = t
+        index[big] = out
+    return index, mask

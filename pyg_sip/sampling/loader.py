@@ -1,0 +1,288 @@
+"""StructureLoader: batches of anchors with positives, negatives and payload."""
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+from torch_geometric.data import Data
+
+from pyg_sip.errors import PygSipError
+from pyg_sip.sampling.csr import CSRGraph
+from pyg_sip.sampling.negative import NegativeSampler, check_policy
+from pyg_sip.sampling.neighbor import remove_pairs, sample_neighbors, sample_positives
+
+_MASK64 = (1 << 64) - 1
+
+
+class StructureLoader:
+    r"""Iterates over anchor samples of a pre-training graph :math:`G_{PT}`
+    and yields structure batches for Structure-Inducing Pre-Training
+    (`McDermott et al., 2023 <https://arxiv.org/abs/2103.10334>`_).
+
+    Each anchor :math:`a` with :math:`\deg(a) \ge 1` gets
+    :math:`\min(k^+, \deg(a))` distinct positives drawn uniformly from its
+    neighbours and :math:`\min(k^-, |\mathcal{C}(a)|)` distinct negatives from
+
+    .. math::
+        \mathcal{C}(a) = \mathcal{U}(a) \setminus (\mathcal{N}(a) \cup \{a\})
+
+    by the policy ``negative_sampling`` (see :class:`NegativeSampler`).
+    Anchors without neighbours get no pairs but stay in the batch, so their
+    per-sample loss is kept. A batch is a :class:`~torch_geometric.data.Data`
+    holding
+
+    - ``n_id``: global ids of the :math:`U` distinct samples (anchors first,
+      in batch order), followed in message-passing mode by the extra k-hop
+      neighbours;
+    - ``num_anchors`` (:math:`B`) and ``num_seeds`` (:math:`U`);
+    - ``pos_index``, ``neg_index``: pairs as local indices into ``n_id``, row
+      0 = anchor;
+    - the payload of all samples of ``n_id`` from ``graph.payload(n_id,
+      max_length)`` (or ``x[n_id]`` for a plain :class:`Data`);
+    - message-passing mode only (``num_neighbors`` given): ``edge_index``,
+      the sampled k-hop graph over ``n_id`` (``edge_index[0]`` = source) with
+      every anchor–positive edge removed in both directions.
+
+    Batch :math:`i` of epoch :math:`e` draws from a generator seeded by
+    :math:`(\text{seed}, e, i)`, so batches are reproducible, also with
+    ``num_workers > 0``, and differ between epochs.
+
+    Args:
+        graph (SampleGraph or Data): The pre-training graph (``edge_index``,
+            ``num_nodes``; optional ``group`` and payload).
+        batch_size (int): Anchors per batch.
+        num_positives (int): Positives :math:`k^+` per anchor.
+        num_negatives (int): Negatives :math:`k^-` per anchor.
+        negative_sampling (str, optional): :obj:`'uniform'`, :obj:`'degree'`,
+            :obj:`'group'`, :obj:`'hard'` or :obj:`'in_batch'`.
+            (default: :obj:`'uniform'`)
+        num_neighbors (List[int], optional): Neighbours per hop for
+            message-passing encoders (:obj:`-1`: all). (default: :obj:`None`)
+        input_nodes (torch.Tensor, optional): Anchor ids or a boolean mask.
+            (default: :obj:`None`, all nodes)
+        shuffle (bool, optional): Shuffle anchors every epoch.
+            (default: :obj:`True`)
+        seed (int, optional): Random seed. (default: :obj:`None`, drawn from
+            torch's global generator)
+        num_workers (int, optional): Worker processes. (default: :obj:`0`)
+        mp_edge_index (torch.Tensor, optional): Message-passing graph, if not
+            :math:`G_{PT}`. (default: :obj:`None`)
+        negative_weights (torch.Tensor, optional): Node weights for
+            :obj:`'degree'`. (default: :obj:`None`, :math:`\deg^{0.75}`)
+        max_length (int, optional): Truncation of token payloads.
+            (default: :obj:`None`)
+        drop_last (bool, optional): Drop the last incomplete batch.
+            (default: :obj:`False`)
+        num_rounds (int, optional): Rejection rounds for negatives.
+            (default: :obj:`8`)
+
+    Shapes:
+        - **output:** n_id :math:`(U')`, pos_index :math:`(2, P)`,
+          neg_index :math:`(2, Q)`, edge_index :math:`(2, E')`
+    """
+    def __init__(
+        self,
+        graph: Data,
+        batch_size: int,
+        num_positives: int,
+        num_negatives: int,
+        negative_sampling: str = 'uniform',
+        num_neighbors: Optional[Sequence[int]] = None,
+        input_nodes: Optional[Union[Tensor, Sequence[int]]] = None,
+        shuffle: bool = True,
+        seed: Optional[int] = None,
+        num_workers: int = 0,
+        *,
+        mp_edge_index: Optional[Tensor] = None,
+        negative_weights: Optional[Tensor] = None,
+        max_length: Optional[int] = None,
+        drop_last: bool = False,
+        num_rounds: int = 8,
+    ):
+        N = int(graph.num_nodes)
+        _check_count('batch_size', batch_size, 1)
+        _check_count('num_positives', num_positives, 0)
+        _check_count('num_negatives', num_negatives, 0)
+        _check_count('num_workers', num_workers, 0)
+        _check_count('num_rounds', num_rounds, 1)
+        if max_length is not None:
+            _check_count('max_length', max_length, 1)
+        check_policy(negative_sampling, N, negative_weights,
+                     getattr(graph, 'group', None))
+        if num_neighbors is not None:
+            num_neighbors = list(num_neighbors)
+            for k in num_neighbors:
+                _check_count('num_neighbors entry', k, -1)
+        edge_index = _check_edge_index('edge_index', graph.edge_index, N)
+        if mp_edge_index is not None:
+            mp_edge_index = _check_edge_index('mp_edge_index', mp_edge_index, N)
+        self.input_nodes = _check_input_nodes(input_nodes, N)
+
+        self.graph, self.batch_size = graph, batch_size
+        self.num_positives, self.num_negatives = num_positives, num_negatives
+        self.negative_sampling, self.num_neighbors = negative_sampling, num_neighbors
+        self.shuffle, self.num_workers = shuffle, num_workers
+        self.max_length, self.drop_last = max_length, drop_last
+        if seed is None:
+            seed = int(torch.randint(2**62, ()))
+        self.seed, self.epoch = int(seed), 0
+
+        self.structure = CSRGraph(edge_index, N, remove_self_loops=True)
+        self.negative_sampler = NegativeSampler(
+            self.structure, negative_sampling, negative_weights,
+            getattr(graph, 'group', None), num_rounds)
+        self.message_passing: Optional[CSRGraph] = None
+        if num_neighbors is not None:  # CSR over message targets
+            mp = edge_index if mp_edge_index is None else mp_edge_index
+            self.message_passing = CSRGraph(mp.flip(0), N)
+            if torch.equal(self.message_passing.keys, self.structure.keys):
+                self.message_passing = self.structure
+
+    def __len__(self) -> int:
+        n = self.input_nodes.numel()
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        r"""Sets the epoch that the next iteration samples."""
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[Data]:
+        epoch = self.epoch
+        self.epoch += 1
+        anchors = self.input_nodes
+        if self.shuffle:
+            gen = torch.Generator().manual_seed(_mix(self.seed, epoch))
+            anchors = anchors[torch.randperm(anchors.numel(), generator=gen)]
+        batches = _EpochBatches(self, anchors, epoch)
+        if self.num_workers == 0:
+            return map(batches, range(len(self)))
+        return iter(DataLoader(range(len(self)), batch_size=None,
+                               collate_fn=batches, num_workers=self.num_workers))
+
+    def sample(self, anchor: Tensor,
+               generator: Optional[torch.Generator] = None) -> Data:
+        r"""Builds the batch of the distinct anchors ``anchor`` [B]."""
+        B, g = anchor.numel(), self.structure
+        pos, pos_mask = sample_positives(g.rowptr, g.col, anchor,
+                                         self.num_positives, generator)
+        pos = pos[pos_mask]
+        neg, neg_mask = self.negative_sampler(
+            anchor, self.num_negatives, generator,
+            batch_nodes=torch.cat([anchor, pos]))
+        neg = neg[neg_mask]
+
+        # Deduplicate, anchors first: local id = rank in [anchors, others].
+        values, inverse = torch.unique(torch.cat([anchor, pos, neg]),
+                                       return_inverse=True)
+        is_anchor = torch.zeros(values.numel(), dtype=torch.bool)
+        is_anchor[inverse[:B]] = True
+        if int(is_anchor.sum()) != B:
+            raise PygSipError('The anchors of a batch must be distinct')
+        order = torch.cat([inverse[:B], (~is_anchor).nonzero().view(-1)])
+        local = torch.empty_like(order)
+        local[order] = torch.arange(order.numel())
+        local = local[inverse]
+        row = torch.arange(B).view(-1, 1)
+        pos_index = torch.stack([row.expand_as(pos_mask)[pos_mask],
+                                 local[B:B + pos.numel()]])
+        neg_index = torch.stack([row.expand_as(neg_mask)[neg_mask],
+                                 local[B + pos.numel():]])
+        n_id = values[order]
+        num_seeds = n_id.numel()
+
+        edge_index = None
+        if self.message_passing is not None:
+            mp = self.message_passing
+            n_id, edge_index = sample_neighbors(mp.rowptr, mp.col, n_id,
+                                                self.num_neighbors, generator)
+            edge_index = remove_pairs(edge_index, pos_index, n_id.numel())
+        batch = Data(n_id=n_id, pos_index=pos_index, neg_index=neg_index,
+                     **self._payload(n_id))
+        batch.num_anchors, batch.num_seeds = B, num_seeds
+        batch.num_nodes = n_id.numel()
+        if edge_index is not None:
+            batch.edge_index = edge_index
+        return batch
+
+    def _payload(self, n_id: Tensor) -> Dict[str, Any]:
+        if callable(getattr(type(self.graph), 'payload', None)):
+            return dict(self.graph.payload(n_id, self.max_length))
+        x = getattr(self.graph, 'x', None)
+        return {} if x is None else {'x': x[n_id]}
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(num_anchors='
+                f'{self.input_nodes.numel()}, batch_size={self.batch_size}, '
+                f'num_positives={self.num_positives}, '
+                f'num_negatives={self.num_negatives}, '
+                f"negative_sampling='{self.negative_sampling}', "
+                f'num_neighbors={self.num_neighbors})')
+
+
+class _EpochBatches:
+    r"""Maps a batch index of one epoch to its batch (picklable for
+    workers)."""
+    def __init__(self, loader: StructureLoader, anchors: Tensor, epoch: int):
+        self.loader, self.anchors, self.epoch = loader, anchors, epoch
+
+    def __call__(self, index: int) -> Data:
+        size = self.loader.batch_size
+        gen = torch.Generator().manual_seed(
+            _mix(self.loader.seed, self.epoch, index + 1))
+        return self.loader.sample(self.anchors[index * size:(index + 1) * size],
+                                  gen)
+
+
+def _mix(*values: int) -> int:
+    r"""Hashes integers into one 63-bit seed (SplitMix64 finaliser)."""
+    h = 0x9E3779B97F4A7C15
+    for v in values:
+        h = ((h ^ (v & _MASK64)) * 0xBF58476D1CE4E5B9) & _MASK64
+        h ^= h >> 31
+        h = (h * 0x94D049BB133111EB) & _MASK64
+        h ^= h >> 29
+    return h >> 1
+
+
+def _check_count(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise PygSipError(f"'{name}' must be an integer >= {low}, got {value!r}")
+
+
+def _check_edge_index(name: str, edge_index: Any, num_nodes: int) -> Tensor:
+    edge_index = torch.as_tensor(edge_index)
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise PygSipError(f"'{name}' must have shape [2, E], got "
+                          f'{list(edge_index.shape)}')
+    edge_index = edge_index.long()
+    bad = ((edge_index < 0) | (edge_index >= num_nodes)).any(0).nonzero()
+    if bad.numel() > 0:
+        e = int(bad[0])
+        raise PygSipError(f"'{name}' column {e} = {edge_index[:, e].tolist()} "
+                          f'is out of range for {num_nodes} nodes')
+    return edge_index
+
+
+def _check_input_nodes(input_nodes: Any, num_nodes: int) -> Tensor:
+    if input_nodes is None:
+        return torch.arange(num_nodes)
+    nodes = torch.as_tensor(input_nodes).view(-1)
+    if nodes.dtype == torch.bool:
+        if nodes.numel() != num_nodes:
+            raise PygSipError(f"Boolean 'input_nodes' must have {num_nodes} "
+                              f'entries, got {nodes.numel()}')
+        return nodes.nonzero().view(-1)
+    if nodes.is_floating_point() or nodes.is_complex():
+        raise PygSipError(f"'input_nodes' must be integer ids or a boolean "
+                          f'mask, got dtype {nodes.dtype}')
+    nodes = nodes.long()
+    bad = ((nodes < 0) | (nodes >= num_nodes)).nonzero().view(-1)
+    if bad.numel() > 0:
+        raise PygSipError(f"'input_nodes' entry {int(bad[0])} = "
+                          f'{int(nodes[bad[0]])} is out of range for '
+                          f'{num_nodes} nodes')
+    ordered = nodes.sort()[0]
+    repeated = (ordered[1:] == ordered[:-1]).nonzero().view(-1)
+    if repeated.numel() > 0:
+        raise PygSipError(f"'input_nodes' repeats node {int(ordered[repeated[0]])}")
+    return nodes

@@ -1,0 +1,276 @@
+"""Negative sampling policies over a pre-training graph."""
+from typing import Callable, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from pyg_sip.errors import PygSipError
+from pyg_sip.sampling.csr import CSRGraph, expand_segments
+
+NEGATIVE_SAMPLING = ('uniform', 'degree', 'group', 'hard', 'in_batch')
+
+
+class NegativeSampler:
+    r"""Draws negatives for anchors: distinct samples that are neither the
+    anchor nor one of its neighbours in the pre-training graph
+    :math:`G_{PT}`, following a named policy.
+
+    For an anchor :math:`a` with :math:`\deg(a) \ge 1` the candidate set is
+
+    .. math::
+        \mathcal{C}(a) = \mathcal{U}(a) \setminus (\mathcal{N}(a) \cup \{a\}),
+
+    with the universe :math:`\mathcal{U}(a)` and proposal law :math:`q` set by
+    the policy:
+
+    - ``'uniform'``: all nodes, :math:`q(j) = 1/N`;
+    - ``'degree'``: nodes with :math:`w_j > 0`, :math:`q(j) \propto w_j`,
+      by default :math:`w_j = \deg(j)^{0.75}` (so isolated nodes are never
+      degree negatives);
+    - ``'group'``: the nodes with the anchor's group, uniform (the paper's
+      same-species negatives);
+    - ``'hard'``: nodes at distance exactly 2, proposed by a two-step random
+      walk :math:`a \to u \to j` (nodes with many common neighbours are drawn
+      more often);
+    - ``'in_batch'``: the distinct samples of ``batch_nodes`` (the batch's
+      anchors and positives), uniform.
+
+    Each anchor gets :math:`\min(k, |\mathcal{C}(a)|)` distinct negatives:
+    when fewer than :math:`k` candidates exist, all of them are taken. The
+    ``'hard'`` policy is the one exception: when :math:`a` has fewer than
+    :math:`k` nodes at distance 2, it takes all of them and fills the rest
+    with distinct ``'uniform'`` negatives. Anchors without neighbours get no
+    negatives.
+
+    Sampling is vectorised rejection: ``num_rounds`` rounds of i.i.d.
+    proposals from :math:`q`, rejecting the anchor, neighbours (binary search
+    on sorted edge keys) and repeats. Anchors still short afterwards (tiny
+    candidate sets) enumerate :math:`\mathcal{C}(a)` exactly and complete it
+    with weighted random keys :math:`-\log(u_j) / w_j`, which continues the
+    same successive-sampling law.
+
+    Args:
+        graph (CSRGraph): The pre-training graph without self-loops.
+        policy (str, optional): One of :obj:`'uniform'`, :obj:`'degree'`,
+            :obj:`'group'`, :obj:`'hard'`, :obj:`'in_batch'`.
+            (default: :obj:`'uniform'`)
+        weights (torch.Tensor, optional): Node weights :math:`w` for
+            :obj:`'degree'`. (default: :obj:`None`, i.e.
+            :math:`\deg^{0.75}`)
+        group (torch.Tensor, optional): Group of every node, required by
+            :obj:`'group'`. (default: :obj:`None`)
+        num_rounds (int, optional): Rejection rounds before the exact
+            enumeration. (default: :obj:`8`)
+
+    Shapes:
+        - **input:** anchor :math:`(B)`, weights :math:`(N)`, group :math:`(N)`
+        - **output:** negatives, mask :math:`(B, k)`
+    """
+    def __init__(self, graph: CSRGraph, policy: str = 'uniform',
+                 weights: Optional[Tensor] = None,
+                 group: Optional[Tensor] = None, num_rounds: int = 8):
+        check_policy(policy, graph.num_nodes, weights, group)
+        self.graph, self.policy, self.num_rounds = graph, policy, num_rounds
+        self.weight: Optional[Tensor] = None
+        if policy == 'degree':
+            w = graph.degree.double().pow(0.75) if weights is None else weights
+            self.weight = torch.as_tensor(w, dtype=torch.float64).view(-1)
+            self.cdf = torch.cumsum(self.weight, 0)
+        if policy == 'group':
+            _, self.group_id = torch.unique(torch.as_tensor(group).view(-1),
+                                            return_inverse=True)
+            self.group_members = torch.sort(self.group_id, stable=True)[1]
+            size = torch.bincount(self.group_id)
+            self.group_ptr = torch.cat([size.new_zeros(1), size.cumsum(0)])
+
+    def __call__(self, anchor: Tensor, k: int,
+                 generator: Optional[torch.Generator] = None,
+                 batch_nodes: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        r"""Returns ``(negatives, mask)``: ``negatives[b, j]`` is a negative
+        of ``anchor[b]`` where ``mask[b, j]``."""
+        B, g = anchor.numel(), self.graph
+        cand = anchor.view(-1, 1).expand(B, k).clone()
+        ok = torch.zeros(B, k, dtype=torch.bool)
+        degree = g.degree[anchor]
+        need = (degree > 0).view(-1, 1).expand(B, k)
+        # The anchors' own edges are a small, cache-friendly array to search
+        # unless they outnumber the membership tests by far (dense graphs).
+        keys = g.keys
+        if int(degree.sum()) <= 16 * B * max(k, 1):
+            keys = g.edge_keys_of(anchor)
+        if self.policy == 'in_batch':
+            if batch_nodes is None:
+                raise PygSipError("Policy 'in_batch' needs 'batch_nodes'")
+            universe = torch.unique(batch_nodes)
+            propose = lambda a, gen: universe[torch.randint(  # noqa: E731
+                universe.numel(), a.shape, generator=gen)]
+            enumerate_ = lambda a: (  # noqa: E731
+                torch.arange(a.numel()).repeat_interleave(universe.numel()),
+                universe.repeat(a.numel()))
+        else:
+            propose = getattr(self, f'_propose_{self.policy}')
+            enumerate_ = getattr(self, f'_enumerate_{self.policy}')
+        state = (anchor, cand, ok, need, keys)
+        self._rounds(state, propose, generator)
+        self._exact(state, enumerate_, generator)
+        if self.policy == 'hard':  # too few nodes at distance 2: fill uniformly
+            self._rounds(state, self._propose_uniform, generator)
+            self._exact(state, self._enumerate_uniform, generator)
+        return cand, ok
+
+    # Proposals: one candidate per anchor entry, drawn i.i.d. from q. #########
+
+    def _propose_uniform(self, a: Tensor, gen: Optional[torch.Generator]) -> Tensor:
+        return torch.randint(self.graph.num_nodes, a.shape, generator=gen)
+
+    def _propose_degree(self, a: Tensor, gen: Optional[torch.Generator]) -> Tensor:
+        u = torch.rand(a.shape, generator=gen, dtype=torch.float64) * self.cdf[-1]
+        out = torch.searchsorted(self.cdf, u, right=True)
+        return out.clamp_(max=self.graph.num_nodes - 1)
+
+    def _propose_group(self, a: Tensor, gen: Optional[torch.Generator]) -> Tensor:
+        gid = self.group_id[a]
+        start, size = self.group_ptr[gid], self.group_ptr[gid + 1] - self.group_ptr[gid]
+        return self.group_members[start + _randbelow(size, gen)]
+
+    def _propose_hard(self, a: Tensor, gen: Optional[torch.Generator]) -> Tensor:
+        g = self.graph  # every anchor here has degree >= 1
+        u = g.col[g.rowptr[a] + _randbelow(g.degree[a], gen)]
+        deg_u = g.degree[u]
+        pos = torch.where(deg_u > 0, g.rowptr[u] + _randbelow(deg_u, gen), 0)
+        return torch.where(deg_u > 0, g.col[pos.clamp_(max=g.num_edges - 1)], a)
+
+    # Exact candidate lists (with repeats allowed only for 'hard'). ###########
+
+    def _enumerate_uniform(self, a: Tensor) -> Tuple[Tensor, Tensor]:
+        N = self.graph.num_nodes
+        seg = torch.arange(a.numel()).repeat_interleave(N)
+        return seg, torch.arange(N).repeat(a.numel())
+
+    _enumerate_degree = _enumerate_uniform
+
+    def _enumerate_group(self, a: Tensor) -> Tuple[Tensor, Tensor]:
+        seg, pos = expand_segments(self.group_ptr, self.group_id[a])
+        return seg, self.group_members[pos]
+
+    def _enumerate_hard(self, a: Tensor) -> Tuple[Tensor, Tensor]:
+        seg1, u = self.graph.neighbors(a)
+        seg2, j = self.graph.neighbors(u)
+        seg = seg1[seg2]
+        key = torch.unique(seg * self.graph.num_nodes + j)
+        seg = torch.div(key, self.graph.num_nodes, rounding_mode='floor')
+        return seg, key - seg * self.graph.num_nodes
+
+    # The two sampling stages. ###############################################
+
+    def _valid(self, a: Tensor, c: Tensor, keys: Tensor) -> Tensor:
+        valid = (c != a) & ~self.graph.has_edge(a, c, keys)
+        if self.weight is not None:
+            valid &= self.weight[c] > 0
+        return valid
+
+    def _rounds(self, state: Tuple[Tensor, ...], propose: Callable,
+                gen: Optional[torch.Generator]) -> None:
+        r"""Fills free slots by rejection; a slot keeps a proposal that is a
+        valid candidate not already held by its row. ``state`` is
+        ``(anchor, cand, ok, need, keys)``; ``cand`` and ``ok`` are updated."""
+        anchor, cand, ok, need, keys = state
+        B, k = cand.shape
+        slot_anchor = anchor.view(-1, 1).expand(B, k).reshape(-1)
+        for _ in range(self.num_rounds):
+            free = need & ~ok
+            slot = free.view(-1).nonzero().view(-1)
+            if slot.numel() == 0:
+                return
+            rows = free.any(1).nonzero().view(-1)
+            a = slot_anchor[slot]
+            c = propose(a, gen)
+            cand.view(-1)[slot] = c
+            new = torch.zeros(B * k, dtype=torch.bool)
+            new[slot] = self._valid(a, c, keys)
+            new = new.view(B, k)
+            if k > 1:  # only rows that drew something can hold a repeat
+                new[rows] = _drop_repeats(cand[rows], ok[rows], new[rows])
+            ok |= new
+
+    def _exact(self, state: Tuple[Tensor, ...], enumerate_: Callable,
+               gen: Optional[torch.Generator]) -> None:
+        r"""Completes the rows still short by enumerating their candidates."""
+        anchor, cand, ok, need, keys = state
+        B, k = cand.shape
+        free = need & ~ok
+        rows = free.any(1).nonzero().view(-1)
+        if rows.numel() == 0:
+            return
+        N = self.graph.num_nodes
+        seg, c = enumerate_(anchor[rows])
+        row = rows[seg]
+        keep = self._valid(anchor[row], c, keys)
+        held = (torch.arange(B).view(-1, 1) * N + cand)[ok]
+        keep &= ~torch.isin(row * N + c, held)
+        row, c = row[keep], c[keep]
+        key = torch.rand(c.shape, generator=gen, dtype=torch.float64)
+        if self.weight is not None:
+            key = -torch.log(key) / self.weight[c]
+        order = key.argsort()
+        order = order[row[order].argsort(stable=True)]
+        row, c = row[order], c[order]
+        count = torch.bincount(row, minlength=B)
+        rank = torch.arange(row.numel()) - (count.cumsum(0) - count)[row]
+        take = rank < free.sum(1)[row]
+        row, c, rank = row[take], c[take], rank[take]
+        slot = torch.sort((~free).to(torch.uint8), dim=1, stable=True)[1]
+        slot = slot[row, rank]
+        cand[row, slot] = c
+        ok[row, slot] = True
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(policy='{self.policy}')"
+
+
+def check_policy(policy: str, num_nodes: int, weights: Optional[Tensor] = None,
+                 group: Optional[Tensor] = None) -> None:
+    r"""Raises :class:`PygSipError` for an unknown policy or for weights or
+    groups that do not fit it."""
+    if policy not in NEGATIVE_SAMPLING:
+        raise PygSipError(f"Unknown negative sampling policy '{policy}' "
+                          f"(choose from {', '.join(NEGATIVE_SAMPLING)})")
+    if weights is not None:
+        if policy != 'degree':
+            raise PygSipError(f"Negative weights are only used by the 'degree' "
+                              f"policy, not by '{policy}'")
+        w = torch.as_tensor(weights, dtype=torch.float64).view(-1)
+        if w.numel() != num_nodes:
+            raise PygSipError(f'Negative weights must have one entry per node '
+                              f'({num_nodes}), got {w.numel()}')
+        bad = (~torch.isfinite(w) | (w < 0)).nonzero().view(-1)
+        if bad.numel() > 0:
+            raise PygSipError(f'Negative weight of node {int(bad[0])} is '
+                              f'{float(w[bad[0]])}: weights must be finite and '
+                              f'non-negative')
+        if float(w.sum()) <= 0:
+            raise PygSipError('Negative weights are all zero')
+    if policy == 'group':
+        if group is None:
+            raise PygSipError("Negative sampling policy 'group' needs a graph "
+                              "with a 'group' attribute [N]")
+        if torch.as_tensor(group).numel() != num_nodes:
+            raise PygSipError(f"'group' must have one entry per node "
+                              f"({num_nodes}), got {torch.as_tensor(group).numel()}")
+
+
+def _drop_repeats(cand: Tensor, ok: Tensor, new: Tensor) -> Tensor:
+    r"""Un-marks every new entry of ``cand`` [R, k] whose value its row already
+    holds (kept, or new in an earlier slot)."""
+    k = cand.size(1)
+    val = torch.where(ok | new, 2 * cand + new.long(), -torch.arange(1, k + 1))
+    val, perm = torch.sort(val, dim=1)  # a kept value precedes a new repeat
+    dup = (val[:, 1:] >= 0) & ((val[:, 1:] >> 1) == (val[:, :-1] >> 1))
+    return new & ~torch.zeros_like(new).scatter_(1, perm[:, 1:], dup)
+
+
+def _randbelow(n: Tensor, gen: Optional[torch.Generator]) -> Tensor:
+    r"""Draws :math:`t_b \sim \mathcal{U}\{0, \dots, n_b - 1\}` (0 where
+    :math:`n_b = 0`)."""
+    u = torch.rand(n.shape, generator=gen, dtype=torch.float64)
+    return (u * n).long().clamp_(max=(n - 1).clamp(min=0))
