@@ -328,7 +328,7 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.module.parameters(), self.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
-        return {k: float(v) for k, v in out.items()}
+        return {k: float(v.detach()) for k, v in out.items()}
 
     def fit(self) -> list[dict]:
         r"""Train until ``max_steps`` (or early stopping). Returns the logged

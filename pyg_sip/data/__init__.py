@@ -12,9 +12,12 @@ from pyg_sip.data.tokenizers import (
     WordTokenizer,
 )
 from pyg_sip.data.sample_graph import SampleGraph
+from pyg_sip.data.io import load_graph, save_graph
 
 __all__ = [
     'SampleGraph',
+    'load_graph',
+    'save_graph',
     'Tokenizer',
     'AminoAcidTokenizer',
     'CharTokenizer',

@@ -50,8 +50,9 @@ def pack_molecules(molecules: Sequence[Data]) -> Dict[str, Tensor]:
         if has_attr is None:
             has_attr = isinstance(getattr(mol, 'edge_attr', None), Tensor)
         elif has_attr != isinstance(getattr(mol, 'edge_attr', None), Tensor):
-            raise PygSipError(f"molecules[{i}] {'lacks' if has_attr else 'has'}"
-                              f" 'edge_attr', unlike molecules[0]")
+            verb = 'lacks' if has_attr else 'has'
+            raise PygSipError(f"molecules[{i}] {verb} 'edge_attr', unlike "
+                              f'molecules[0]')
         if x.dim() != 2 or x.shape[1:] != molecules[0].x.shape[1:]:
             raise PygSipError(f'molecules[{i}].x has shape {list(x.shape)}, '
                               f'expected [num_atoms, '

@@ -136,63 +136,62 @@ class SampleGraph(Data):
         directed: bool = False,
         **kwargs: Any,
     ):
-        inputs = dict(x=x, edge_index=edge_index, edge_weight=edge_weight,
-                      tokens=tokens, token_ptr=token_ptr, molecules=molecules,
-                      y=y, group=group, num_nodes=num_nodes,
-                      vocab_size=vocab_size)
-        if all(v is None for v in inputs.values()) and not kwargs:
+        if not kwargs and all(v is None for v in (
+                x, edge_index, edge_weight, tokens, token_ptr, molecules, y,
+                group, num_nodes, vocab_size)):
             # An empty object, as created by PyG's batching and slicing:
             super().__init__()
             return
 
-        given = [k for k in ('x', 'tokens', 'molecules') if inputs[k] is not None]
-        if len(given) > 1:
+        payloads = [k for k, v in (('x', x), ('tokens', tokens),
+                                   ('molecules', molecules)) if v is not None]
+        if len(payloads) > 1:
             raise PygSipError(f'a SampleGraph holds at most one payload per '
-                              f"sample, got {' and '.join(given)}")
+                              f"sample, got {' and '.join(payloads)}")
         if (tokens is None) != (token_ptr is None):
-            raise PygSipError("'tokens' and 'token_ptr' must be given together")
+            raise PygSipError("'tokens' and 'token_ptr' must be given "
+                              'together')
 
-        tensors = {
-            k: as_tensor(k, v)
-            for k, v in dict(x=x, edge_weight=edge_weight, tokens=tokens,
-                             token_ptr=token_ptr, y=y, group=group,
-                             **kwargs).items() if v is not None
-            and (k in inputs or k.endswith('_mask'))
-        }
-        extra = {k: v for k, v in kwargs.items() if k not in tensors}
+        # Per-sample and per-edge tensors (split masks included):
+        fields = dict(x=x, edge_weight=edge_weight, y=y, group=group)
+        fields.update((k, v) for k, v in kwargs.items() if k.endswith('_mask'))
+        fields = {k: as_tensor(k, v) for k, v in fields.items() if v is not
+                  None}
+        extra = {k: v for k, v in kwargs.items() if k not in fields}
         if edge_index is None:
             edge_index = torch.empty(2, 0, dtype=torch.long)
         edge_index = as_tensor('edge_index', edge_index)
         check_edge_index(edge_index, None)
         packed = mol.pack_molecules(molecules) if molecules is not None else {}
+        if tokens is not None:
+            tokens = as_tensor('tokens', tokens)
+            token_ptr = as_tensor('token_ptr', token_ptr)
 
         if num_nodes is None:
-            num_nodes = _infer_num_nodes(tensors, packed, edge_index)
+            num_nodes = _infer_num_nodes(fields, token_ptr, packed, edge_index)
         num_nodes = int(num_nodes)
-        if 'tokens' in tensors and vocab_size is None:
-            vocab_size = max(int(tensors['tokens'].max()) + 1, pad_id + 1) \
-                if tensors['tokens'].numel() > 0 else pad_id + 1
-
-        token_end = None
-        if 'token_ptr' in tensors:
-            ptr = tensors.pop('token_ptr')
-            _check_ptr_size(ptr, num_nodes)
-            _check_tokens(tensors['tokens'], ptr, vocab_size, pad_id)
-            token_end = ptr_to_end(ptr.long())
-        _check_fields(num_nodes, edge_index, tensors, packed)
+        if tokens is not None:
+            if vocab_size is None:  # The largest id in use, at least PAD:
+                top = int(tokens.max()) if tokens.numel() > 0 else pad_id
+                vocab_size = max(top, pad_id) + 1
+            check_tokens(tokens, token_ptr, num_nodes, vocab_size, pad_id)
+        _check_fields(num_nodes, edge_index, fields, packed)
 
         edge_index, edge_weight = _canonical_edges(
-            edge_index.long(), tensors.pop('edge_weight', None), num_nodes,
+            edge_index.long(), fields.pop('edge_weight', None), num_nodes,
             directed)
-        x, y = tensors.pop('x', None), tensors.pop('y', None)
-        super().__init__(x=x, edge_index=edge_index, y=y, **extra)
+        super().__init__(x=fields.pop('x', None), edge_index=edge_index,
+                         y=fields.pop('y', None), **extra)
         self.num_nodes = num_nodes
-        for key, value in tensors.items():  # tokens, group, masks
-            self[key] = value.long() if key in ('tokens', 'group') else value
         if edge_weight is not None:
             self.edge_weight = edge_weight
-        if token_end is not None:
-            self.token_end = token_end
+        if 'group' in fields:
+            self.group = fields.pop('group').long()
+        for key, value in fields.items():  # The split masks.
+            self[key] = value
+        if tokens is not None:
+            self.tokens = tokens.long()
+            self.token_ptr = token_ptr.long()
             self.vocab_size = vocab_size
             self.pad_id = pad_id
         for key, value in packed.items():
@@ -487,18 +486,17 @@ class SampleGraph(Data):
                 if isinstance(value, Tensor) and value.unique().numel() > 1:
                     raise PygSipError(f"the graphs of this batch disagree on "
                                       f"'{key}': {value.unique().tolist()}")
-            ptr = self.token_ptr
-            _check_ptr_size(ptr, n)
-            _check_tokens(self.tokens, ptr, self.vocab_size, self.pad_id)
+            check_tokens(self.tokens, self.token_ptr, n, self.vocab_size,
+                         self.pad_id)
         packed = {k: store[k] for k in mol.MOLECULE_KEYS if k in store}
         _check_fields(n, edge_index, tensors, packed)
 
-    # Helpers #################################################################
+    # Internals ###############################################################
 
     def _require(self, kind: str):
         if self.payload_kind != kind:
-            raise PygSipError(f"this operation needs the '{kind}' payload, but "
-                              f'the graph holds {self.payload_kind!r}')
+            raise PygSipError(f"this operation needs the '{kind}' payload, "
+                              f'but the graph holds {self.payload_kind!r}')
 
     def _int_attr(self, key: str) -> int:
         if key not in self._store:
@@ -515,31 +513,18 @@ class SampleGraph(Data):
                 store['atom_end'], store['bond_end'])
 
 
-def _infer_num_nodes(tensors: Dict[str, Tensor], packed: Dict[str, Tensor],
-                     edge_index: Tensor) -> int:
-    if 'x' in tensors and tensors['x'].dim() > 0:
-        return tensors['x'].size(0)
-    if 'token_ptr' in tensors and tensors['token_ptr'].dim() == 1:
-        return max(tensors['token_ptr'].numel() - 1, 0)
+def _infer_num_nodes(fields: Dict[str, Tensor], token_ptr: Optional[Tensor],
+                     packed: Dict[str, Tensor], edge_index: Tensor) -> int:
+    if 'x' in fields and fields['x'].dim() > 0:
+        return fields['x'].size(0)
+    if token_ptr is not None and token_ptr.dim() == 1:
+        return max(token_ptr.numel() - 1, 0)
     if packed:
         return packed['atom_end'].numel()
     for key in ('y', 'group'):
-        if key in tensors and tensors[key].dim() > 0:
-            return tensors[key].size(0)
+        if key in fields and fields[key].dim() > 0:
+            return fields[key].size(0)
     return int(edge_index.max()) + 1 if edge_index.numel() > 0 else 0
-
-
-def _check_ptr_size(ptr: Tensor, num_nodes: int):
-    if ptr.dim() != 1 or ptr.numel() != num_nodes + 1:
-        raise PygSipError(f"'token_ptr' must have shape [{num_nodes + 1}] "
-                          f'(num_samples + 1), got {list(ptr.shape)}')
-
-
-def _check_tokens(tokens: Tensor, ptr: Tensor, vocab_size: int, pad_id: int):
-    if not isinstance(vocab_size, int) or vocab_size < 1:
-        raise PygSipError(f"'vocab_size' must be a positive integer, got "
-                          f'{vocab_size!r}')
-    check_tokens(tokens, ptr, vocab_size, pad_id)
 
 
 def _check_fields(num_nodes: int, edge_index: Tensor,

@@ -44,7 +44,6 @@ class Tokenizer:
     mask_id: int = MASK_ID
     cls_id: int = CLS_ID
     unk_id: int = UNK_ID
-    special_ids: List[int] = [PAD_ID, MASK_ID, CLS_ID, UNK_ID]
 
     def __init__(self, symbols: Sequence[str],
                  aliases: Optional[Dict[str, str]] = None):
@@ -61,12 +60,13 @@ class Tokenizer:
             raise PygSipError(f'symbol {duplicates[0]!r} appears more than '
                               f'once in the vocabulary')
         self.symbols = symbols
-        self.vocab = {s: i + len(SPECIAL_TOKENS) for i, s in enumerate(symbols)}
+        offset = len(SPECIAL_TOKENS)
+        self.vocab = {s: offset + i for i, s in enumerate(symbols)}
         self.aliases = dict(aliases or {})
         for source, target in self.aliases.items():
             if target not in self.vocab:
-                raise PygSipError(f'alias {source!r} -> {target!r} points to a '
-                                  f'symbol outside the vocabulary')
+                raise PygSipError(f'alias {source!r} -> {target!r} points to '
+                                  f'a symbol outside the vocabulary')
         self.unknown_counts: Counter = Counter()
         self.alias_counts: Counter = Counter()
         self.last_unknown: Counter = Counter()
@@ -75,6 +75,11 @@ class Tokenizer:
     def vocab_size(self) -> int:
         r"""The number of token ids, special tokens included."""
         return len(SPECIAL_TOKENS) + len(self.symbols)
+
+    @property
+    def special_ids(self) -> List[int]:
+        r"""The ids of the special tokens PAD, MASK, CLS, UNK."""
+        return [PAD_ID, MASK_ID, CLS_ID, UNK_ID]
 
     def __len__(self) -> int:
         return self.vocab_size
@@ -159,8 +164,8 @@ class Tokenizer:
         out = []
         for pos, i in enumerate(ids):
             if not 0 <= i < self.vocab_size:
-                raise PygSipError(f'ids[{pos}] = {i} is outside the vocabulary '
-                                  f'[0, {self.vocab_size})')
+                raise PygSipError(f'ids[{pos}] = {i} is outside the '
+                                  f'vocabulary [0, {self.vocab_size})')
             if i < len(SPECIAL_TOKENS):
                 if not skip_special_tokens:
                     out.append(SPECIAL_TOKENS[i])
@@ -261,7 +266,8 @@ class CharTokenizer(Tokenizer):
         texts = [self.normalize(t) for t in _check_texts(texts)]
         lengths = torch.tensor([len(t) for t in texts], dtype=torch.long)
         # UTF-32 gives one fixed-width code point per character:
-        codes = np.frombuffer(''.join(texts).encode('utf-32-le'), np.uint32)
+        codes = np.frombuffer(''.join(texts).encode(
+            'utf-32-le', 'surrogatepass'), np.uint32)
         uniq, inverse = np.unique(codes, return_inverse=True)
         return self._map([chr(c) for c in uniq.tolist()], inverse, lengths)
 
@@ -351,7 +357,8 @@ class WordTokenizer(Tokenizer):
         return {'lowercase': self.lowercase}
 
 
-def encode_ragged(tokenizer: Any, texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
+def encode_ragged(tokenizer: Any,
+                  texts: Sequence[str]) -> Tuple[Tensor, Tensor]:
     r"""Encodes :obj:`texts` with any tokenizer into the concatenated token
     ids :obj:`[T]` and the CSR pointer :obj:`[N + 1]`, using the tokenizer's
     own :obj:`encode_ragged` if it has one, else :obj:`encode_batch`."""

@@ -4,6 +4,7 @@ Every check raises :class:`~pyg_sip.errors.PygSipError` whose message names
 the first offending index and value. The first offence is located with tensor
 operations (no Python loop over samples, edges or tokens).
 """
+import operator
 from typing import Any, Optional
 
 import torch
@@ -109,11 +110,22 @@ def check_ptr(name: str, ptr: Tensor, total: int, what: str) -> None:
             f'{int(ptr[pos])} > {name}[{pos + 1}] = {int(ptr[pos + 1])}')
 
 
-def check_tokens(tokens: Tensor, token_ptr: Tensor, vocab_size: int,
-                 pad_id: Optional[int]) -> None:
+def check_tokens(tokens: Tensor, token_ptr: Tensor, num_nodes: int,
+                 vocab_size: int, pad_id: Optional[int]) -> None:
     r"""Checks ragged token sequences stored as :obj:`tokens` [T] and
     :obj:`token_ptr` [N + 1]: valid CSR pointer, no empty sequence, every
     token id in :obj:`[0, vocab_size)` and none equal to :obj:`pad_id`."""
+    try:
+        valid = operator.index(vocab_size) >= 1  # Any integer type.
+    except TypeError:
+        valid = False
+    if not valid:
+        raise PygSipError(f"'vocab_size' must be a positive integer, got "
+                          f'{vocab_size!r}')
+    vocab_size = operator.index(vocab_size)
+    if token_ptr.dim() != 1 or token_ptr.numel() != num_nodes + 1:
+        raise PygSipError(f"'token_ptr' must have shape [{num_nodes + 1}] "
+                          f'(num_samples + 1), got {list(token_ptr.shape)}')
     check_integer('tokens', tokens)
     if tokens.dim() != 1:
         raise PygSipError(f"'tokens' must be one-dimensional (all sequences "

@@ -40,15 +40,16 @@ def iter_lines(path: PathLike) -> Iterator[Tuple[int, str]]:
     file, an empty (or all-blank) file and bytes that are not UTF-8."""
     path = existing_file(path)
     opener = gzip.open if path.suffix == '.gz' else open
-    lineno, blank = 0, True
-    with opener(path, 'rt', encoding='utf-8') as f:
-        try:
-            for lineno, line in enumerate(f, 1):
-                line = line.rstrip('\r\n')
-                blank = blank and not line.strip()
-                yield lineno, line
-        except UnicodeDecodeError as e:
-            raise file_error(path, lineno + 1, f'not UTF-8 text ({e.reason})') from None
+    blank = True
+    with opener(path, 'rb') as f:  # decoded line by line, so errors know their line
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode('utf-8-sig' if lineno == 1 else 'utf-8')
+            except UnicodeDecodeError as e:
+                raise file_error(path, lineno, f'not UTF-8 text ({e.reason})') from None
+            line = line.rstrip('\r\n')
+            blank = blank and not line.strip()
+            yield lineno, line
     if blank:
         raise PygSipError(f"'{path}' is empty")
 

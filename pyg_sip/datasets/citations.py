@@ -137,10 +137,10 @@ def _check_range(path: Path, values: np.ndarray, num_nodes: int, skip: int = 0) 
 
 def _read_texts(path: Path, mapping: Optional[np.ndarray], num_nodes: int,
                 report: LoadReport):
-    """``(node index, text)`` arrays of a ``id<TAB>title[<TAB>abstract...]``
-    file; the title and abstract are joined by a space. Ids are paper ids
-    when ``mapping`` is given, node indices otherwise. A first line whose id
-    is not an integer is a header."""
+    """``(node index, text)`` of a ``id<TAB>title[<TAB>abstract...]`` file;
+    title and abstract are joined by a space. Ids are paper ids (positions
+    in ``mapping``) when it is given, node indices otherwise. A first line
+    whose id is not an integer is a header."""
     ids, texts, linenos, first = [], [], [], True
     for lineno, line in iter_lines(path):
         if not line.strip():
@@ -176,7 +176,8 @@ def _read_texts(path: Path, mapping: Optional[np.ndarray], num_nodes: int,
 
 
 def load_ogb_node(root: PathLike, name: str = 'ogbn-arxiv', texts: Optional[PathLike] = None,
-                  tokenizer: Any = None, min_freq: int = 1, max_vocab: Optional[int] = None):
+                  text_ids: str = 'paper', tokenizer: Any = None, min_freq: int = 1,
+                  max_vocab: Optional[int] = None):
     r"""An OGB node-property citation graph (`"Open Graph Benchmark"
     <https://arxiv.org/abs/2005.00687>`_) read directly from its local
     files, never downloaded: ``ogbn-arxiv`` or the ``paper -- cites --
@@ -186,11 +187,10 @@ def load_ogb_node(root: PathLike, name: str = 'ogbn-arxiv', texts: Optional[Path
 
     With ``texts``, a ``paper id<TAB>title<TAB>abstract`` file (e.g. OGB's
     ``titleabs.tsv.gz`` for arXiv, or MAG abstracts for ``ogbn-mag``), the
-    payload is the tokenised text instead of the 128-d features: paper ids
-    are looked up in the dataset's ``mapping/`` file if it exists (else they
-    are node indices), papers without text are dropped with their edges
-    (``nodes_without_text``), unknown paper ids are dropped
-    (``texts_unknown_paper``).
+    payload is the tokenised text instead of the 128-d features: papers
+    without text are dropped with their edges (``nodes_without_text``),
+    unknown ids are dropped (``texts_unknown_paper``). A duplicate id, a
+    non-integer id or an empty text raises, naming the line.
 
     Args:
         root (str or Path): The dataset folder (holding ``raw/`` and
@@ -199,6 +199,10 @@ def load_ogb_node(root: PathLike, name: str = 'ogbn-arxiv', texts: Optional[Path
         name (str, optional): :obj:`"ogbn-arxiv"` or :obj:`"ogbn-mag"`.
             (default: :obj:`"ogbn-arxiv"`)
         texts (str or Path, optional): Titles / abstracts. (default: :obj:`None`)
+        text_ids (str, optional): What the ids of ``texts`` are:
+            :obj:`"paper"` ids, looked up in the dataset's ``mapping/`` file
+            (``nodeidx2paperid`` / ``paper_entidx2name``), or :obj:`"node"`
+            indices. (default: :obj:`"paper"`)
         tokenizer (optional): Tokenizer of the texts (see
             :func:`~pyg_sip.datasets.text.text_tokenizer`).
             (default: a :class:`~pyg_sip.data.WordTokenizer` fitted on them)
@@ -243,9 +247,10 @@ def load_ogb_node(root: PathLike, name: str = 'ogbn-arxiv', texts: Optional[Path
         report.counts = {'nodes': num_nodes, **report.counts}
         return SampleGraph(x=x, edge_index=edge_index, y=y, report=report.log(), **masks)
 
-    mapping_path = folder / layout.mapping
-    mapping = (_read_csv(mapping_path, np.int64, skip_header=True)[:, 1]
-               if mapping_path.is_file() else None)
+    if text_ids not in ('paper', 'node'):
+        raise PygSipError(f"text_ids must be 'paper' or 'node', got '{text_ids}'")
+    mapping = (_read_csv(folder / layout.mapping, np.int64, skip_header=True)[:, 1]
+               if text_ids == 'paper' else None)
     node, docs = _read_texts(existing_file(texts), mapping, num_nodes, report)
     has_text = torch.zeros(num_nodes, dtype=torch.bool)
     has_text[torch.from_numpy(node)] = True

@@ -36,9 +36,8 @@ DEEPLOC_LOCATIONS = ('Nucleus', 'Cytoplasm', 'Extracellular', 'Mitochondrion',
 #: labels index this tuple.
 DEEPLOC_MEMBRANE = ('M', 'S', 'U')
 
-#: Interaction file kinds recognised from their first line.
-_STRING_ACTIONS = ('item_id_a', 'item_id_b', 'score')
-_STRING_LINKS = ('protein1', 'protein2', 'combined_score')
+# The first header field of STRING's protein.actions / protein.links files:
+_ACTIONS_HEADER, _LINKS_HEADER = 'item_id_a', 'protein1'
 
 InteractionFiles = Union[PathLike, Sequence[PathLike], Mapping[str, PathLike]]
 
@@ -72,8 +71,14 @@ def _fasta(path: Path) -> Iterator[Tuple[int, str, str]]:
         yield headers[k], title, seq
 
 
+_FASTA_SUFFIXES = ('.fa', '.fasta', '.faa', '.fas')
+
+
 def _is_fasta(path: Path) -> bool:
-    return first_line(path).startswith('>')
+    """By the file name (``.fa``, ``.fasta``, ... optionally ``.gz``), else by
+    a first line starting with ``>``."""
+    name = path.name[:-3] if path.name.endswith('.gz') else path.name
+    return name.endswith(_FASTA_SUFFIXES) or first_line(path).startswith('>')
 
 
 def _clean_sequence(path: Path, lineno: int, pid: str, seq: str) -> str:
@@ -181,10 +186,10 @@ def _read_interactions(path: Path, index: int, min_score: Optional[float],
     sep = separator(path, '#')
     fields = first_line(path, '#').split(sep)
     scale = 1000.0  # STRING scores are integers in [0, 1000]
-    if fields[0] == _STRING_ACTIONS[0]:
+    if fields[0] == _ACTIONS_HEADER:
         table = read_table(path, sep=sep, header=True)
         a, b, score_key = table.column('item_id_a'), table.column('item_id_b'), 'score'
-    elif fields[0] == _STRING_LINKS[0]:
+    elif fields[0] == _LINKS_HEADER:
         table = read_table(path, sep=sep, header=True)
         a, b, score_key = table.column('protein1'), table.column('protein2'), 'combined_score'
     else:
@@ -306,10 +311,12 @@ class ProteinInteractionGraph:
         r"""Reads sequences and interactions from disk.
 
         Args:
-            sequences (str or Path or list): FASTA file(s) (id = first word
-                of the header; needs the ``bio`` extra) or ``id<TAB>sequence``
-                file(s). Only proteins named by an interaction are kept
-                unless ``keep_isolated``.
+            sequences (str or Path or list): FASTA file(s) (named
+                ``*.fa``/``*.fasta``/``*.faa``/``*.fas`` or starting with
+                ``>``; id = first word of the header; needs the ``bio``
+                extra) or ``id<TAB>sequence`` file(s); plain or ``.gz``.
+                Only proteins named by an interaction are kept unless
+                ``keep_isolated``.
             interactions (str or Path or list or dict): Interaction file(s):
                 STRING ``protein.links`` / ``protein.actions`` files
                 (recognised by their header; plain or ``.gz``) or
@@ -391,7 +398,7 @@ class ProteinInteractionGraph:
 
         node_group = group_names = None
         if group == 'string':
-            node_group, group_names = cls._string_groups(records)
+            node_group = cls._taxa(records)
         elif group == 'file':
             node_group = cls._file_groups(src[found], dst[found], file[found], len(ids),
                                           records, inter_paths)
@@ -404,7 +411,11 @@ class ProteinInteractionGraph:
             edge_index, kept = keep_nodes(degree > 0, edge_index)
             ids, sequences_kept = ids[kept.numpy()], [sequences_kept[i] for i in kept.tolist()]
             if node_group is not None:
-                node_group = node_group[kept]
+                node_group = node_group[kept.numpy() if group == 'string' else kept]
+        if group == 'string':
+            group_names, inverse = np.unique(node_group, return_inverse=True)
+            node_group, group_names = torch.as_tensor(inverse.astype(np.int64)), \
+                group_names.tolist()
         if len(ids) == 0:
             raise PygSipError(f'no proteins left after reading {report.source} '
                               f'(dropped: {report.dropped})')
@@ -414,15 +425,15 @@ class ProteinInteractionGraph:
                    edge_weight, report.log())
 
     @staticmethod
-    def _string_groups(records: _Records) -> Tuple[Tensor, List[str]]:
+    def _taxa(records: _Records) -> np.ndarray:
+        """The taxon of each STRING id ``taxon.protein``."""
         ids = np.array(records.ids, dtype=str)
         taxon, dot, _ = np.char.partition(ids, '.').T
         if not (dot == '.').all():
             i = int(np.flatnonzero(dot != '.')[0])
             raise PygSipError(f"group='string' needs STRING ids 'taxon.protein', got "
                               f"'{ids[i]}' at {records.where[i]}")
-        names, inverse = np.unique(taxon, return_inverse=True)
-        return torch.as_tensor(inverse.astype(np.int64)), names.tolist()
+        return taxon
 
     @staticmethod
     def _file_groups(src: np.ndarray, dst: np.ndarray, file: np.ndarray, num_nodes: int,

@@ -6,11 +6,11 @@ from typing import Any, Iterator, Optional, Tuple, Union
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
-from torch_geometric.utils import k_hop_subgraph
 from tqdm.auto import tqdm
 
 from pyg_sip.errors import PygSipError
 from pyg_sip.eval._checks import check_index, check_positive
+from pyg_sip.sampling import CSRGraph, sample_neighbors
 
 # Above this many samples, graph encoders run per batch over k-hop
 # neighbourhoods instead of once over the full graph (unless told otherwise).
@@ -33,31 +33,24 @@ def _to(value: Any, device: torch.device) -> Any:
     return value.to(device) if hasattr(value, 'to') else value
 
 
-def _neighbourhood(graph: Any, seeds: Tensor, num_hops: int) -> Tuple[Tensor, Tensor]:
-    """``(n_id, edge_index)``: the seeds first, then the other samples within
-    :obj:`num_hops` hops, and all edges among them in local indices."""
-    num_nodes = graph.num_nodes
-    subset, _, _, edge_mask = k_hop_subgraph(seeds, num_hops, graph.edge_index,
-                                             num_nodes=num_nodes)
-    in_seeds = torch.zeros(num_nodes, dtype=torch.bool)
-    in_seeds[seeds] = True
-    n_id = torch.cat([seeds, subset[~in_seeds[subset]]])
-    local = torch.full((num_nodes, ), -1, dtype=torch.long)
-    local[n_id] = torch.arange(n_id.numel())
-    return n_id, local[graph.edge_index[:, edge_mask]]
-
-
 def make_batch(graph: Any, ids: Tensor, device: torch.device,
-               num_hops: Optional[int] = None, max_length: Optional[int] = None) -> Data:
+               num_hops: Optional[int] = None, max_length: Optional[int] = None,
+               csr: Optional[CSRGraph] = None) -> Data:
     r"""The batch an encoder's :meth:`encode` embeds the samples :obj:`ids`
     (unique) from: their payload, :obj:`n_id` and :obj:`num_seeds`; with
-    :obj:`num_hops`, also the samples within :obj:`num_hops` hops (after the
-    seeds) and the edges among them as a local :obj:`edge_index`."""
+    :obj:`num_hops`, also every sample within :obj:`num_hops` hops (after the
+    seeds) and, as a local :obj:`edge_index`, all message edges into the
+    samples closer than :obj:`num_hops` hops
+    (:func:`pyg_sip.sampling.sample_neighbors` with all neighbours per hop).
+    :obj:`csr` is the graph with messages grouped by target
+    (``CSRGraph(edge_index.flip(0), N)``), built once by the caller."""
     ids = ids.cpu()
     if num_hops is None:
         n_id, edge_index = ids, None
     else:
-        n_id, edge_index = _neighbourhood(graph, ids, num_hops)
+        if csr is None:
+            csr = CSRGraph(graph.edge_index.cpu().flip(0), graph.num_nodes)
+        n_id, edge_index = sample_neighbors(csr.rowptr, csr.col, ids, [-1] * num_hops)
     batch = Data(**{key: _to(value, device)
                     for key, value in _payload(graph, n_id, max_length).items()})
     batch.n_id = n_id.to(device)
@@ -99,9 +92,11 @@ def iter_batches(encoder: Any, graph: Any, ids: Tensor, batch_size: int,
                                   "pass 'num_hops'")
     else:
         num_hops = None
+    csr = None if num_hops is None else CSRGraph(graph.edge_index.cpu().flip(0),
+                                                 graph.num_nodes)
     for start in range(0, ids.numel(), batch_size):
         seeds = ids[start:start + batch_size]
-        yield seeds, make_batch(graph, seeds, device, num_hops, max_length), None
+        yield seeds, make_batch(graph, seeds, device, num_hops, max_length, csr), None
 
 
 @contextmanager
@@ -142,11 +137,13 @@ def embed(encoder: torch.nn.Module, graph: Any, batch_size: int = 256,
     :obj:`True`, or by default when :math:`N \leq 100{,}000` and no
     :obj:`num_hops` is given. Otherwise every chunk is run over the
     :obj:`num_hops`-hop neighbourhood of its samples (default: the
-    encoder's :obj:`num_layers`) with all edges among them, taken with
-    :func:`torch_geometric.utils.k_hop_subgraph`. That is exact for
-    aggregations that only read the neighbours' states (mean / sum / max, as
-    in GraphSAGE and GIN); degree-normalised layers (GCN) see the truncated
-    degrees of the outermost hop, as with any neighbourhood sampler.
+    encoder's :obj:`num_layers`): every sample within :obj:`num_hops` hops,
+    with all message edges into those closer than :obj:`num_hops` hops
+    (:func:`pyg_sip.sampling.sample_neighbors` taking all neighbours). That
+    is exact for layers whose messages depend only on the neighbours' states
+    (mean / sum / max aggregation, as in GraphSAGE and GIN);
+    degree-normalised layers (GCN) see the truncated degrees of the outermost
+    hop, as with any neighbourhood sampler.
 
     Args:
         encoder (torch.nn.Module): An encoder with :meth:`encode` and

@@ -111,7 +111,7 @@ def finetune(encoder: torch.nn.Module, graph: Any, train_idx: Tensor, val_idx: T
     used = torch.cat([train_idx, val_idx, test_idx])
     y, out_channels = check_targets(y, task, n, used, ref_name='graph')
     device = torch.device(device) if device is not None else module_device(encoder)
-    y = y.to(device)
+    y = target_y = y.to(device)
     if task == 'regression':  # standardise with training statistics only
         yt = y[train_idx.to(device)]
         shift, scale = yt.mean(0), yt.std(0, unbiased=False).clamp_min(1e-12)
@@ -155,9 +155,9 @@ def finetune(encoder: torch.nn.Module, graph: Any, train_idx: Tensor, val_idx: T
             scores = {}
             for split, ids in (('val', val_idx), ('test', test_idx)):
                 pred = out[eval_rows[split].to(device)]
-                target = y[ids.to(device)]
+                target = target_y[ids.to(device)]
                 if task == 'regression':
-                    pred, target = pred.view_as(target) * scale + shift, target * scale + shift
+                    pred = pred.view_as(target) * scale + shift
                 scores[split] = task_metrics(task, pred, target)
             if best is None or is_better(scores['val'][key], best[1]['val'][key], sign):
                 best = (epoch, scores)

@@ -91,6 +91,8 @@ class GNNEncoder(FeatureEncoder):
             self.feature_masking.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        r"""Embeds every row of :obj:`x` by message passing along
+        :obj:`edge_index` (local row indices)."""
         if edge_index.numel() > 0:
             low, high = int(edge_index.min()), int(edge_index.max())
             if low < 0 or high >= x.size(0):
@@ -100,6 +102,7 @@ class GNNEncoder(FeatureEncoder):
         return self.gnn(x, edge_index)
 
     def embed(self, x: Tensor, batch: Any) -> Tensor:
+        r"""Embeds all rows over the batch's :obj:`edge_index`."""
         edge_index = require_attr(batch, 'edge_index', 'GNNEncoder')
         return self(x, edge_index)
 

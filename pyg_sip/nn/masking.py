@@ -10,7 +10,7 @@ from pyg_sip.errors import PygSipError
 IGNORE_INDEX = -100
 
 
-def uniform_like(shape: Tuple[int, ...], device: torch.device,
+def random_uniform(shape: Tuple[int, ...], device: torch.device,
                  generator: Optional[torch.Generator] = None) -> Tensor:
     r"""Draws :math:`U(0, 1)` numbers of :obj:`shape` on :obj:`device`, from
     :obj:`generator` if given (on the generator's own device, so a CPU
@@ -102,7 +102,7 @@ def mask_tokens(
     if attention_mask is not None:
         eligible &= attention_mask.bool()
 
-    draws = uniform_like((2, ) + tuple(input_ids.shape), device, generator)
+    draws = random_uniform((2, ) + tuple(input_ids.shape), device, generator)
     selected = eligible & (draws[0] < mask_rate)
     labels = torch.where(selected, input_ids,
                          torch.full_like(input_ids, IGNORE_INDEX))
@@ -119,7 +119,7 @@ def mask_tokens(
     out = input_ids.masked_fill(to_mask, mask_id)
     if random_rate > 0:
         # One uniform draw per position, mapped to an index of `regular`:
-        pick = uniform_like(tuple(input_ids.shape), device, generator)
+        pick = random_uniform(tuple(input_ids.shape), device, generator)
         pick = (pick * regular.numel()).long().clamp_(max=regular.numel() - 1)
         out = torch.where(to_random, regular[pick], out)
     return out, labels
@@ -138,4 +138,4 @@ def mask_entries(
         A boolean tensor of :obj:`shape`, :obj:`True` at selected entries.
     """
     check_rate('mask_rate', mask_rate)
-    return uniform_like(tuple(shape), device, generator) < mask_rate
+    return random_uniform(tuple(shape), device, generator) < mask_rate

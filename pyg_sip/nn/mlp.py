@@ -77,9 +77,11 @@ class MLPEncoder(FeatureEncoder):
             self.feature_masking.reset_parameters()
 
     def forward(self, x: Tensor) -> Tensor:
+        r"""Embeds every row of :obj:`x`."""
         return self.mlp(x)
 
     def embed(self, x: Tensor, batch: Any) -> Tensor:
+        r"""Embeds the rows :obj:`x` (the batch's graph is not used)."""
         return self(x)
 
     def __repr__(self) -> str:

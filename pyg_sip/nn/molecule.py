@@ -50,6 +50,9 @@ class CategoricalEmbedding(torch.nn.Module):
     def check(self, x: Tensor, what: str) -> None:
         r"""Raises a :class:`PygSipError` naming the first row and column of
         :obj:`x` that is not a valid category."""
+        if x.is_floating_point() or x.is_complex():
+            raise PygSipError(f'{what} features must be integer categories '
+                              f'(got dtype {x.dtype})')
         if x.dim() != 2 or x.size(1) != len(self.sizes):
             raise PygSipError(f'{what} features must have shape '
                               f'[num, {len(self.sizes)}] (got '
@@ -62,6 +65,7 @@ class CategoricalEmbedding(torch.nn.Module):
                               f'{self.sizes[col]})')
 
     def forward(self, x: Tensor) -> Tensor:
+        r"""Returns the summed column embeddings of every row."""
         return self.embedding(x + self.offset).sum(dim=1)
 
     def __repr__(self) -> str:
@@ -97,7 +101,7 @@ class MoleculeEncoder(Encoder):
         out_channels (int, optional): If set, a linear projection of the
             pooled state to this size. (default: :obj:`None`)
         dropout (float, optional): Dropout after each layer.
-            (default: :obj:`0.0`)
+            (default: :obj:`0.1`)
         pooling (str, optional): :obj:`'mean'` or :obj:`'add'`.
             (default: :obj:`'mean'`)
         mask_rate (float, optional): Share of atoms whose type is masked for
@@ -115,7 +119,7 @@ class MoleculeEncoder(Encoder):
         hidden_channels: int = 300,
         num_layers: int = 5,
         out_channels: Optional[int] = None,
-        dropout: float = 0.0,
+        dropout: float = 0.1,
         pooling: str = 'mean',
         mask_rate: float = 0.15,
     ) -> None:

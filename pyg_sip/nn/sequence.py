@@ -73,6 +73,8 @@ class TransformerLayer(torch.nn.Module):
             module.reset_parameters()
 
     def forward(self, hidden: Tensor, key_mask: Tensor) -> Tensor:
+        r"""Applies the layer; positions where :obj:`key_mask` is
+        :obj:`False` are never attended to."""
         B, L, H = hidden.shape
         p = self.dropout if self.training else 0.0
         q, k, v = self.qkv(self.attn_norm(hidden)).view(

@@ -165,11 +165,13 @@ class StructureLoader:
         B, g = anchor.numel(), self.structure
         pos, pos_mask = sample_positives(g.rowptr, g.col, anchor,
                                          self.num_positives, generator)
-        pos = pos[pos_mask]
-        neg, neg_mask = self.negative_sampler(
-            anchor, self.num_negatives, generator,
-            batch_nodes=torch.cat([anchor, pos]))
-        neg = neg[neg_mask]
+        pos = pos.masked_select(pos_mask)
+        batch_nodes = None
+        if self.negative_sampling == 'in_batch':
+            batch_nodes = torch.cat([anchor, pos])
+        neg, neg_mask = self.negative_sampler(anchor, self.num_negatives,
+                                              generator, batch_nodes)
+        neg = neg.masked_select(neg_mask)
 
         # Deduplicate, anchors first: local id = rank in [anchors, others].
         values, inverse = torch.unique(torch.cat([anchor, pos, neg]),
@@ -183,9 +185,9 @@ class StructureLoader:
         local[order] = torch.arange(order.numel())
         local = local[inverse]
         row = torch.arange(B).view(-1, 1)
-        pos_index = torch.stack([row.expand_as(pos_mask)[pos_mask],
+        pos_index = torch.stack([row.expand_as(pos_mask).masked_select(pos_mask),
                                  local[B:B + pos.numel()]])
-        neg_index = torch.stack([row.expand_as(neg_mask)[neg_mask],
+        neg_index = torch.stack([row.expand_as(neg_mask).masked_select(neg_mask),
                                  local[B + pos.numel():]])
         n_id = values[order]
         num_seeds = n_id.numel()

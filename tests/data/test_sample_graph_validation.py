@@ -75,6 +75,8 @@ def test_token_ptr_bounds():
 def test_tokens_and_ptr_go_together():
     with raises("'tokens' and 'token_ptr' must be given together"):
         SampleGraph(tokens=TOKENS)
+    with raises("'vocab_size' must be a positive integer, got 2.5"):
+        SampleGraph(tokens=TOKENS, token_ptr=PTR, vocab_size=2.5)
 
 
 def test_empty_sequence_names_sample():

@@ -75,21 +75,26 @@ def test_shs27k_filters():
     assert graph.report.dropped['sequence_without_interaction'] == 1690 - graph.num_proteins
 
 
-def test_max_length_rules():
-    seqs, _ = reference_shs27k()
+def test_max_length_drop():
+    seqs, pairs = reference_shs27k()
     n_long = sum(len(s) > 300 for s in seqs.values())
-    cut = ProteinInteractionGraph.from_shs27k(SHS27K, max_length=300)
-    assert cut.report.counts['sequences_truncated'] == n_long
-    assert max(map(len, cut.sequences)) == 300
-    assert all(seqs[i].startswith(s) for i, s in zip(cut.ids, cut.sequences))
-    dropped = ProteinInteractionGraph.from_shs27k(SHS27K, max_length=300, long_sequences='drop')
-    assert dropped.report.dropped['sequence_too_long'] == n_long
-    assert all(len(s) <= 300 for s in dropped.sequences)
+    graph = ProteinInteractionGraph.from_shs27k(SHS27K, max_length=300, long_sequences='drop')
+    assert graph.report.dropped['sequence_too_long'] == n_long
+    assert all(len(s) <= 300 for s in graph.sequences)
     short = {i for i, s in seqs.items() if len(s) <= 300}
-    _, pairs = reference_shs27k()
-    assert edge_set(dropped) == {p for p in pairs if p <= short}
+    assert edge_set(graph) == {p for p in pairs if p <= short}
+
+
+def test_max_length_truncate(tmp_path):
+    seqs = write(tmp_path / 's.tsv', 'A\tMKTAYIAKQR\nB\tMKV\nC\tMSDQE\n')
+    edges = write(tmp_path / 'e.txt', 'A B\nB C\n')
+    graph = ProteinInteractionGraph.from_files(seqs, edges, max_length=4)
+    assert graph.sequences == ['MKTA', 'MKV', 'MSDQ']
+    assert graph.report.counts['sequences_truncated'] == 2
     with pytest.raises(PygSipError, match='long_sequences'):
-        ProteinInteractionGraph.from_shs27k(SHS27K, max_length=300, long_sequences='cut')
+        ProteinInteractionGraph.from_files(seqs, edges, max_length=4, long_sequences='cut')
+    with pytest.raises(PygSipError, match='max_length must be positive'):
+        ProteinInteractionGraph.from_files(seqs, edges, max_length=0)
 
 
 def write(path, text):
@@ -158,17 +163,19 @@ def test_tree_of_life_groups(tmp_path):
 
     clash = write(tmp_path / 'clash.txt', '9606.P1 9606.P2\n')
     with pytest.raises(PygSipError, match="'9606.P1' interacts in two group files"):
-        ProteinInteractionGraph.from_files(seqs, {'9606': human, 'x': clash}, group='file')
+        ProteinInteractionGraph.from_files(seqs, {'a': clash, 'b': clash}, group='file')
     with pytest.raises(PygSipError, match='qualify_ids'):
         ProteinInteractionGraph.from_files(seqs, [human], qualify_ids=True)
 
 
 def test_isolated_and_string_group_errors(tmp_path):
     seqs = write(tmp_path / 'seqs.tsv', 'A\tMKT\nB\tMKV\nC\tMSD\n')
-    edges = write(tmp_path / 'e.txt', 'A B 0.5\nA C 0.9\nB B 0.1\n')
+    edges = write(tmp_path / 'e.txt', 'A B 0.5\nA C 0.9\nB B 0.1\nB D 0.9\n')
     graph = ProteinInteractionGraph.from_files(seqs, edges, min_score=0.6, keep_isolated=True)
-    assert graph.ids == ['A', 'B', 'C'] and graph.edge_weight.tolist() == [0.9, 0.9]
+    assert graph.ids == ['A', 'B', 'C'] and \
+        graph.edge_weight.tolist() == pytest.approx([0.9, 0.9])
     assert graph.report.dropped['interaction_low_score'] == 2
+    assert graph.report.dropped['interaction_no_sequence'] == 1
     dropped = ProteinInteractionGraph.from_files(seqs, edges, min_score=0.6)
     assert dropped.ids == ['A', 'C'] and dropped.report.dropped['protein_isolated'] == 1
     with pytest.raises(PygSipError, match="'taxon.protein', got 'A'"):

@@ -41,12 +41,12 @@ def brute_knn(x, y, k, num_classes):
 
 
 @pytest.mark.parametrize('num_classes,k', [(3, 3), (2, 5)])
-def test_knn_probe_matches_brute_force(num_classes, k):
+def test_knn_probe_matches_brute_force(num_classes, k, device):
     gen = torch.Generator().manual_seed(num_classes)
     y = torch.randint(0, num_classes, (45, ), generator=gen)
     x = torch.randn(45, 4, generator=gen) + y.unsqueeze(1).float()
     acc, auc = brute_knn(x.double().numpy(), y.tolist(), k, num_classes)
-    out = knn_probe(x, y, k=k, batch_size=7)  # several row blocks
+    out = knn_probe(x.to(device), y.to(device), k=k, batch_size=7)  # several row blocks
     assert out['accuracy'] == pytest.approx(acc)
     assert out['auroc'] == pytest.approx(auc)
 
@@ -94,11 +94,12 @@ def _splits(n, gen):
     return perm[:n // 2], perm[n // 2:3 * n // 4], perm[3 * n // 4:]
 
 
-def test_linear_probe_multiclass_separable():
+def test_linear_probe_multiclass_separable(device):
     gen = torch.Generator().manual_seed(0)
     y = torch.randint(0, 3, (120, ), generator=gen)
     x = torch.randn(120, 5, generator=gen) + 4 * torch.nn.functional.one_hot(y, 5).float()
-    out = linear_probe(x, y, *_splits(120, gen), weight_decays=(1e-3, 1e-1), epochs=30)
+    out = linear_probe(x.to(device), y.to(device), *_splits(120, gen),
+                       weight_decays=(1e-3, 1e-1), epochs=30)
     assert out['accuracy'] > 0.95 and out['val_accuracy'] > 0.95
     assert out['auroc'] > 0.99
     assert out['weight_decay'] in (1e-3, 1e-1)

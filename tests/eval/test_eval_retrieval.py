@@ -20,7 +20,7 @@ def _data(seed, n=30, m=25):
 
 
 @pytest.mark.parametrize('filtered', [False, True])
-def test_link_retrieval_equals_ogb_evaluator(filtered):
+def test_link_retrieval_equals_ogb_evaluator(filtered, device):
     linkproppred = pytest.importorskip('ogb.linkproppred')
     emb, held_out, known = _data(0)
     n = emb.size(0)
@@ -36,8 +36,8 @@ def test_link_retrieval_equals_ogb_evaluator(filtered):
         y_neg[i, :len(row)] = torch.tensor(row)
     ogb = linkproppred.Evaluator(name='ogbl-citation2').eval(
         {'y_pred_pos': torch.tensor(pos), 'y_pred_neg': y_neg})
-    out = link_retrieval(emb, held_out, known if filtered else None, similarity='dot',
-                         batch_size=4)
+    out = link_retrieval(emb.to(device), held_out.to(device),
+                         known.to(device) if filtered else None, similarity='dot', batch_size=4)
     for key in ('mrr', 'hits@1', 'hits@3', 'hits@10'):
         assert out[key] == pytest.approx(float(ogb[f'{key}_list'].mean()), abs=1e-6)
 

@@ -100,3 +100,11 @@ def test_no_masking_and_errors():
         model.encode(Data(x=torch.zeros(3, 9)))
     with pytest.raises(PygSipError, match='pooling'):
         MoleculeEncoder(8, pooling='max')
+
+
+def test_float_atom_features_rejected():
+    model = MoleculeEncoder(8, num_layers=1)
+    bad = molecules()
+    bad.x = bad.x.float()
+    with pytest.raises(PygSipError, match='integer categories'):
+        model.encode(Data(mol_batch=bad))

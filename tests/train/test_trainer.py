@@ -145,7 +145,16 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _ddp_worker(rank, world_size, port, steps, queue):
+def _ddp_worker(rank, world_size, port, steps, out_path):
+    try:
+        _ddp_run(rank, world_size, port, steps, out_path)
+    except BaseException:  # surface the child's traceback in the test report
+        import traceback
+        (out_path.parent / f'rank{rank}.err').write_text(traceback.format_exc())
+        raise
+
+
+def _ddp_run(rank, world_size, port, steps, out_path):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
     from pyg_sip.train import init_distributed
@@ -156,7 +165,7 @@ def _ddp_worker(rank, world_size, port, steps, queue):
     encoder, objective, loader = make_parts(graph, input_nodes=anchors)
     Trainer(encoder, objective, loader, max_steps=steps, progress=False, device='cpu').fit()
     if rank == 0:
-        queue.put({k: v.clone() for k, v in encoder.state_dict().items()})
+        torch.save(encoder.state_dict(), out_path)
     torch.distributed.barrier()
     torch.distributed.destroy_process_group()
 
@@ -164,16 +173,16 @@ def _ddp_worker(rank, world_size, port, steps, queue):
 def test_distributed_two_processes_match_one(tmp_path):
     steps, world = 4, 2
     ctx = mp.get_context('spawn')
-    queue = ctx.SimpleQueue()
-    port = _free_port()
-    procs = [ctx.Process(target=_ddp_worker, args=(r, world, port, steps, queue))
+    port, out_path = _free_port(), tmp_path / 'ddp.pt'
+    procs = [ctx.Process(target=_ddp_worker, args=(r, world, port, steps, out_path))
              for r in range(world)]
     for p in procs:
         p.start()
-    ddp_state = queue.get()
-    for p in procs:
+    for rank, p in enumerate(procs):
         p.join(timeout=120)
-        assert p.exitcode == 0
+        err = tmp_path / f'rank{rank}.err'
+        assert p.exitcode == 0, err.read_text() if err.exists() else p.exitcode
+    ddp_state = torch.load(out_path, weights_only=True)
 
     # One process: the mean of the two ranks' losses per step, same batches and seeds.
     graph = make_graph()
@@ -183,7 +192,12 @@ def test_distributed_two_processes_match_one(tmp_path):
     module = torch.nn.ModuleDict({'encoder': encoder, 'objective': objective})
     opt = torch.optim.AdamW(module.parameters(), lr=3e-4, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, 0, steps, 'linear'))
-    iters = [iter(p[2]) for p in parts]
+    def epochs(loader):
+        for epoch in range(steps):
+            loader.set_epoch(epoch)
+            yield from loader
+
+    iters = [epochs(p[2]) for p in parts]
     for step in range(steps):
         losses = []
         for r in range(world):
