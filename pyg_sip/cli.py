@@ -101,6 +101,35 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     _emit(rows, args.output)
 
 
+#: ``pyg-sip bench <name>``: modules with ``add_arguments(parser)`` and
+#: ``run(args) -> list[dict]`` (result rows); ``benchmarks/<name>.py`` call the same.
+BENCHMARKS = {
+    'synthetic': ('pyg_sip.experiments.synthetic',
+                  "the paper's synthetic experiments: cliques, manifolds, topology"),
+    'real': ('pyg_sip.experiments.real',
+             'OGB-style table on shipped real data: citations, text, proteins, molecules'),
+}
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    rows = args.bench_module.run(args)
+    _emit(rows, args.output)
+
+
+def _add_benchmarks(sub) -> None:
+    import importlib
+    bench = sub.add_parser('bench', help='reproducible multi-seed benchmarks',
+                           description='Run a benchmark suite, print its table and write '
+                           'its result rows with --output.')
+    names = bench.add_subparsers(dest='benchmark', required=True)
+    for name, (module_name, help_text) in BENCHMARKS.items():
+        module = importlib.import_module(module_name)
+        parser = names.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(parser)
+        _add_output(parser)
+        parser.set_defaults(func=cmd_bench, bench_module=module)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='pyg-sip', description='Structure-Inducing Pre-Training for PyTorch Geometric.')
@@ -141,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument('--no-progress', action='store_true')
     _add_output(ev)
     ev.set_defaults(func=cmd_evaluate)
+
+    _add_benchmarks(sub)
     return parser
 
 

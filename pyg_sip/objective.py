@@ -1,6 +1,7 @@
-"""The SIPT pre-training objective: (1 - λ) · per-sample loss + λ · structure
-loss."""
+"""The SIPT pre-training objective:
+(1 - λ) · per-sample loss + λ · structure loss."""
 import math
+import numbers
 from typing import Dict, Optional, Union
 
 import torch
@@ -72,11 +73,11 @@ class SIPObjective(nn.Module):
 
     @lam.setter
     def lam(self, value: float) -> None:
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
                 or math.isnan(value) or not 0.0 <= value <= 1.0):
             raise PygSipError(f"'lam' must be a number in [0, 1] "
                               f"(got {value!r})")
-        self._lam = float(value)
+        self._lam = float(value)  # also turns numpy scalars into float
 
     def forward(self, z: Tensor, pos_index: Tensor, neg_index: Tensor,
                 lm_loss: Optional[Tensor] = None) -> Dict[str, Tensor]:

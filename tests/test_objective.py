@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -105,6 +106,7 @@ def test_default_and_kwargs():
     assert objective.lam == 0.1
     objective = SIPObjective('multi_similarity', lam=0.5, beta=10.0)
     assert objective.structure_loss.beta == 10.0
+    assert SIPObjective(lam=np.float32(0.5)).lam == 0.5
 
 
 def test_bilinear_parameters_are_registered():

@@ -9,7 +9,8 @@ O(N²). Each function has an :class:`torch.nn.Module` twin, available by name
 through :func:`get_loss`.
 """
 from pyg_sip.losses.registry import available_losses, get_loss, register_loss
-from pyg_sip.losses.contrastive import MarginContrastiveLoss, margin_contrastive
+from pyg_sip.losses.contrastive import (MarginContrastiveLoss,
+                                        margin_contrastive)
 from pyg_sip.losses.triplet import TripletMarginLoss, triplet_margin
 from pyg_sip.losses.multi_similarity import (MultiSimilarityLoss,
                                              multi_similarity)

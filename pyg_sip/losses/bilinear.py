@@ -14,8 +14,23 @@ from pyg_sip.losses.registry import register_loss
 def bilinear_link(z: Tensor, pos_index: Tensor, neg_index: Tensor,
                   weight: Tensor, bias: Optional[Tensor] = None,
                   validate: Optional[bool] = None) -> Tensor:
-    r"""Bilinear logistic link loss with a given ``weight`` [d, d] and
-    optional ``bias`` (a scalar or [1]), see :class:`BilinearLinkLoss`."""
+    r"""Bilinear logistic link loss: binary cross-entropy of
+    :math:`z_i^{\top} \mathbf{W} z_j + b` (positives 1, negatives 0)
+    averaged over all pairs, see :class:`BilinearLinkLoss`.
+
+    Args:
+        z (torch.Tensor): Embeddings [N, d].
+        pos_index (torch.Tensor): Positive pairs [2, P] (long; row 0 the
+            anchor, local row indices into ``z``).
+        neg_index (torch.Tensor): Negative pairs [2, Q], likewise.
+        weight (torch.Tensor): :math:`\mathbf{W}` [d, d].
+        bias (torch.Tensor, optional): :math:`b`, one element.
+            (default: :obj:`None`)
+        validate (bool, optional): Check that every index lies in
+            :math:`[0, N)` (reads the indices: a host synchronisation on
+            GPUs). :obj:`None` checks indices on the CPU only.
+            (default: :obj:`None`)
+    """
     check_inputs(z, pos_index, neg_index, validate)
     dim = z.size(1)
     if weight.shape != (dim, dim):
@@ -25,8 +40,10 @@ def bilinear_link(z: Tensor, pos_index: Tensor, neg_index: Tensor,
     x = upcast(z)
     # z_i^T W z_j = <(z W)_i, z_j>: one [N, d] x [d, d] product, then a dot
     # product per pair.
-    logit_pos, logit_neg = pair_scores(x @ weight.to(x.dtype), pos_index,
-                                       neg_index, 'dot', x_dst=x)
+    with torch.autocast(x.device.type, enabled=False):  # stay >= float32
+        xw = x @ weight.to(x.dtype)
+    logit_pos, logit_neg = pair_scores(xw, pos_index, neg_index, 'dot',
+                                       x_dst=x)
     if bias is not None:
         bias = bias.to(x.dtype).reshape(())
         logit_pos, logit_neg = logit_pos + bias, logit_neg + bias

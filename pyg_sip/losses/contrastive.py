@@ -10,8 +10,22 @@ from pyg_sip.losses.registry import register_loss
 def margin_contrastive(z: Tensor, pos_index: Tensor, neg_index: Tensor,
                        pos_margin: float = 0.0, neg_margin: float = 1.0,
                        validate: Optional[bool] = None) -> Tensor:
-    r"""Margin contrastive loss on Euclidean distances, see
-    :class:`MarginContrastiveLoss`."""
+    r"""Margin contrastive loss on Euclidean distances: the mean over all
+    pairs of :math:`[d_{ij} - m^+]_+` (positive) and :math:`[m^- - d_{ij}]_+`
+    (negative), see :class:`MarginContrastiveLoss`.
+
+    Args:
+        z (torch.Tensor): Embeddings [N, d].
+        pos_index (torch.Tensor): Positive pairs [2, P] (long; row 0 the
+            anchor, local row indices into ``z``).
+        neg_index (torch.Tensor): Negative pairs [2, Q], likewise.
+        pos_margin (float, optional): :math:`m^+`. (default: :obj:`0.0`)
+        neg_margin (float, optional): :math:`m^-`. (default: :obj:`1.0`)
+        validate (bool, optional): Check that every index lies in
+            :math:`[0, N)` (reads the indices: a host synchronisation on
+            GPUs). :obj:`None` checks indices on the CPU only.
+            (default: :obj:`None`)
+    """
     check_inputs(z, pos_index, neg_index, validate)
     d_pos, d_neg = pair_scores(upcast(z), pos_index, neg_index, 'dist')
     total = ((d_pos - pos_margin).relu().sum() +

@@ -13,7 +13,21 @@ from pyg_sip.losses.registry import register_loss
 def info_nce(z: Tensor, pos_index: Tensor, neg_index: Tensor,
              temperature: float = 0.1,
              validate: Optional[bool] = None) -> Tensor:
-    r"""InfoNCE loss on cosine similarities, see :class:`InfoNCELoss`."""
+    r"""InfoNCE loss on cosine similarities over the positive pairs whose
+    anchor has a negative, see :class:`InfoNCELoss`.
+
+    Args:
+        z (torch.Tensor): Embeddings [N, d].
+        pos_index (torch.Tensor): Positive pairs [2, P] (long; row 0 the
+            anchor, local row indices into ``z``).
+        neg_index (torch.Tensor): Negative pairs [2, Q], likewise.
+        temperature (float, optional): :math:`\tau > 0`.
+            (default: :obj:`0.1`)
+        validate (bool, optional): Check that every index lies in
+            :math:`[0, N)` (reads the indices: a host synchronisation on
+            GPUs). :obj:`None` checks indices on the CPU only.
+            (default: :obj:`None`)
+    """
     check_positive('temperature', temperature)
     check_inputs(z, pos_index, neg_index, validate)
     s_pos, s_neg = cosine_scores(z, pos_index, neg_index)

@@ -15,8 +15,24 @@ def multi_similarity(z: Tensor, pos_index: Tensor, neg_index: Tensor,
                      alpha: float = 2.0, beta: float = 50.0,
                      base: float = 0.5, epsilon: float = 0.1,
                      validate: Optional[bool] = None) -> Tensor:
-    r"""Multi-similarity loss on cosine similarities, see
-    :class:`MultiSimilarityLoss`."""
+    r"""Multi-similarity loss with its pair mining on cosine similarities,
+    averaged over anchors with a positive and a negative, see
+    :class:`MultiSimilarityLoss`.
+
+    Args:
+        z (torch.Tensor): Embeddings [N, d].
+        pos_index (torch.Tensor): Positive pairs [2, P] (long; row 0 the
+            anchor, local row indices into ``z``).
+        neg_index (torch.Tensor): Negative pairs [2, Q], likewise.
+        alpha (float, optional): :math:`\alpha`. (default: :obj:`2.0`)
+        beta (float, optional): :math:`\beta`. (default: :obj:`50.0`)
+        base (float, optional): :math:`b`. (default: :obj:`0.5`)
+        epsilon (float, optional): :math:`\epsilon`. (default: :obj:`0.1`)
+        validate (bool, optional): Check that every index lies in
+            :math:`[0, N)` (reads the indices: a host synchronisation on
+            GPUs). :obj:`None` checks indices on the CPU only.
+            (default: :obj:`None`)
+    """
     check_positive('alpha', alpha)
     check_positive('beta', beta)
     check_inputs(z, pos_index, neg_index, validate)
@@ -24,13 +40,14 @@ def multi_similarity(z: Tensor, pos_index: Tensor, neg_index: Tensor,
     pos_anchor, neg_anchor = pos_index[0], neg_index[0]
     s_pos, s_neg = cosine_scores(z, pos_index, neg_index)
 
-    with torch.no_grad():  # pair mining: a selection, not differentiated
-        hardest_neg = segment_max(s_neg, neg_anchor, num_samples)
-        hardest_pos = segment_min(s_pos, pos_anchor, num_samples)
-        keep_pos = s_pos - epsilon < hardest_neg[pos_anchor]
-        keep_neg = s_neg + epsilon > hardest_pos[neg_anchor]
-        valid = ((segment_count(pos_anchor, num_samples) > 0) &
-                 (segment_count(neg_anchor, num_samples) > 0))
+    # Pair mining is a selection, not differentiated.
+    sim_pos, sim_neg = s_pos.detach(), s_neg.detach()
+    hardest_neg = segment_max(sim_neg, neg_anchor, num_samples)
+    hardest_pos = segment_min(sim_pos, pos_anchor, num_samples)
+    keep_pos = sim_pos - epsilon < hardest_neg[pos_anchor]
+    keep_neg = sim_neg + epsilon > hardest_pos[neg_anchor]
+    valid = ((segment_count(pos_anchor, num_samples) > 0) &
+             (segment_count(neg_anchor, num_samples) > 0))
 
     masked = float('-inf')
     x_pos = torch.where(keep_pos, -alpha * (s_pos - base), masked)

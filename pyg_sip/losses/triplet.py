@@ -43,8 +43,23 @@ def triplets(pos_anchor: Tensor, neg_anchor: Tensor, num_samples: int
 def triplet_margin(z: Tensor, pos_index: Tensor, neg_index: Tensor,
                    margin: float = 0.1, mining: str = 'all',
                    validate: Optional[bool] = None) -> Tensor:
-    r"""Triplet margin loss on Euclidean distances, see
-    :class:`TripletMarginLoss`."""
+    r"""Triplet margin loss :math:`[d_{ap} - d_{an} + m]_+` on Euclidean
+    distances over the triplets chosen by ``mining``, see
+    :class:`TripletMarginLoss`.
+
+    Args:
+        z (torch.Tensor): Embeddings [N, d].
+        pos_index (torch.Tensor): Positive pairs [2, P] (long; row 0 the
+            anchor, local row indices into ``z``).
+        neg_index (torch.Tensor): Negative pairs [2, Q], likewise.
+        margin (float, optional): :math:`m > 0`. (default: :obj:`0.1`)
+        mining (str, optional): ``'all'``, ``'hard'`` or ``'semihard'``.
+            (default: :obj:`'all'`)
+        validate (bool, optional): Check that every index lies in
+            :math:`[0, N)` (reads the indices: a host synchronisation on
+            GPUs). :obj:`None` checks indices on the CPU only.
+            (default: :obj:`None`)
+    """
     if mining not in MINING:
         raise PygSipError(f"'mining' must be one of {', '.join(MINING)} "
                           f"(got {mining!r})")

@@ -1,5 +1,5 @@
 """StructureLoader: batches of anchors with positives, negatives and payload."""
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -26,9 +26,12 @@ class StructureLoader:
     .. math::
         \mathcal{C}(a) = \mathcal{U}(a) \setminus (\mathcal{N}(a) \cup \{a\})
 
-    by the policy ``negative_sampling`` (see :class:`NegativeSampler`).
-    Anchors without neighbours get no pairs but stay in the batch, so their
-    per-sample loss is kept. A batch is a :class:`~torch_geometric.data.Data`
+    by the policy ``negative_sampling``, where
+    :math:`\mathcal{N}(a) = \{j : (a, j) \in \mathcal{E}\}` ignoring
+    self-loops (see :class:`NegativeSampler`, also for the ``'hard'``
+    fallback). Anchors without neighbours get no pairs but stay in the batch,
+    so their per-sample loss is kept. Sampling runs on the CPU in pure
+    PyTorch (no pyg-lib or torch-sparse needed). A batch is a :class:`~torch_geometric.data.Data`
     holding
 
     - ``n_id``: global ids of the :math:`U` distinct samples (anchors first,
@@ -99,12 +102,15 @@ class StructureLoader:
         drop_last: bool = False,
         num_rounds: int = 8,
     ):
+        if getattr(graph, 'edge_index', None) is None:
+            raise PygSipError("The graph needs an 'edge_index' (the "
+                              'pre-training graph)')
         N = int(graph.num_nodes)
         _check_count('batch_size', batch_size, 1)
         _check_count('num_positives', num_positives, 0)
         _check_count('num_negatives', num_negatives, 0)
         _check_count('num_workers', num_workers, 0)
-        _check_count('num_rounds', num_rounds, 1)
+        _check_count('num_rounds', num_rounds, 0)
         if max_length is not None:
             _check_count('max_length', max_length, 1)
         check_policy(negative_sampling, N, negative_weights,
@@ -161,7 +167,14 @@ class StructureLoader:
 
     def sample(self, anchor: Tensor,
                generator: Optional[torch.Generator] = None) -> Data:
-        r"""Builds the batch of the distinct anchors ``anchor`` [B]."""
+        r"""Builds the batch of the anchors ``anchor`` (what iteration yields
+        for each chunk of anchors).
+
+        Args:
+            anchor (torch.Tensor): Distinct anchor ids, shape :obj:`[B]`.
+            generator (torch.Generator, optional): The random generator.
+                (default: :obj:`None`)
+        """
         B, g = anchor.numel(), self.structure
         pos, pos_mask = sample_positives(g.rowptr, g.col, anchor,
                                          self.num_positives, generator)
@@ -252,7 +265,7 @@ def _check_count(name: str, value: Any, low: int) -> None:
 
 
 def _check_edge_index(name: str, edge_index: Any, num_nodes: int) -> Tensor:
-    edge_index = torch.as_tensor(edge_index)
+    edge_index = torch.as_tensor(edge_index).cpu()  # sampling runs on CPU
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
         raise PygSipError(f"'{name}' must have shape [2, E], got "
                           f'{list(edge_index.shape)}')
@@ -268,7 +281,7 @@ def _check_edge_index(name: str, edge_index: Any, num_nodes: int) -> Tensor:
 def _check_input_nodes(input_nodes: Any, num_nodes: int) -> Tensor:
     if input_nodes is None:
         return torch.arange(num_nodes)
-    nodes = torch.as_tensor(input_nodes).view(-1)
+    nodes = torch.as_tensor(input_nodes).view(-1).cpu()
     if nodes.dtype == torch.bool:
         if nodes.numel() != num_nodes:
             raise PygSipError(f"Boolean 'input_nodes' must have {num_nodes} "

@@ -1,4 +1,5 @@
 """Negative sampling policies over a pre-training graph."""
+from functools import partial
 from typing import Callable, Optional, Tuple
 
 import torch
@@ -74,10 +75,10 @@ class NegativeSampler:
         self.weight: Optional[Tensor] = None
         if policy == 'degree':
             w = graph.degree.double().pow(0.75) if weights is None else weights
-            self.weight = torch.as_tensor(w, dtype=torch.float64).view(-1)
+            self.weight = torch.as_tensor(w, dtype=torch.float64).view(-1).cpu()
             self.cdf = torch.cumsum(self.weight, 0)
         if policy == 'group':
-            _, self.group_id = torch.unique(torch.as_tensor(group).view(-1),
+            _, self.group_id = torch.unique(torch.as_tensor(group).view(-1).cpu(),
                                             return_inverse=True)
             self.group_members = torch.sort(self.group_id, stable=True)[1]
             size = torch.bincount(self.group_id)
@@ -98,18 +99,14 @@ class NegativeSampler:
         keys = g.keys
         if int(degree.sum()) <= 16 * B * max(k, 1):
             keys = g.edge_keys_of(anchor)
+        propose = getattr(self, f'_propose_{self.policy}')
+        enumerate_ = getattr(self, f'_enumerate_{self.policy}')
         if self.policy == 'in_batch':
             if batch_nodes is None:
                 raise PygSipError("Policy 'in_batch' needs 'batch_nodes'")
             universe = torch.unique(batch_nodes)
-            propose = lambda a, gen: universe[torch.randint(  # noqa: E731
-                universe.numel(), a.shape, generator=gen)]
-            enumerate_ = lambda a: (  # noqa: E731
-                torch.arange(a.numel()).repeat_interleave(universe.numel()),
-                universe.repeat(a.numel()))
-        else:
-            propose = getattr(self, f'_propose_{self.policy}')
-            enumerate_ = getattr(self, f'_enumerate_{self.policy}')
+            propose = partial(propose, universe=universe)
+            enumerate_ = partial(enumerate_, universe=universe)
         state = (anchor, cand, ok, need, keys)
         self._rounds(state, propose, generator)
         self._exact(state, enumerate_, generator)
@@ -140,12 +137,20 @@ class NegativeSampler:
         pos = torch.where(deg_u > 0, g.rowptr[u] + _randbelow(deg_u, gen), 0)
         return torch.where(deg_u > 0, g.col[pos.clamp_(max=g.num_edges - 1)], a)
 
-    # Exact candidate lists (with repeats allowed only for 'hard'). ###########
+    def _propose_in_batch(self, a: Tensor, gen: Optional[torch.Generator],
+                          universe: Tensor) -> Tensor:
+        return universe[torch.randint(universe.numel(), a.shape, generator=gen)]
+
+    # Exact candidate lists, for the few anchors still short after the rounds
+    # (cost: the size of their universe, N for 'uniform'). ###################
+
+    def _enumerate_in_batch(self, a: Tensor,
+                            universe: Tensor) -> Tuple[Tensor, Tensor]:
+        seg = torch.arange(a.numel()).repeat_interleave(universe.numel())
+        return seg, universe.repeat(a.numel())
 
     def _enumerate_uniform(self, a: Tensor) -> Tuple[Tensor, Tensor]:
-        N = self.graph.num_nodes
-        seg = torch.arange(a.numel()).repeat_interleave(N)
-        return seg, torch.arange(N).repeat(a.numel())
+        return self._enumerate_in_batch(a, torch.arange(self.graph.num_nodes))
 
     _enumerate_degree = _enumerate_uniform
 
@@ -206,7 +211,7 @@ class NegativeSampler:
         seg, c = enumerate_(anchor[rows])
         row = rows[seg]
         keep = self._valid(anchor[row], c, keys)
-        held = (torch.arange(B).view(-1, 1) * N + cand)[ok]
+        held = (torch.arange(B).view(-1, 1) * N + cand).masked_select(ok)
         keep &= ~torch.isin(row * N + c, held)
         row, c = row[keep], c[keep]
         key = torch.rand(c.shape, generator=gen, dtype=torch.float64)

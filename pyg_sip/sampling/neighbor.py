@@ -59,7 +59,7 @@ def sample_neighbors(
     :math:`\min(k_h, \deg(i))` distinct neighbours uniformly
     (:math:`k_h = -1`: all of them) and adds the message edges
     :math:`j \to i`. Nodes are numbered in order of discovery: seeds first,
-    then the new nodes of hop 1, hop 2, and so on.
+    then the new nodes of hop 1 (ascending id), hop 2, and so on.
 
     Args:
         rowptr (torch.Tensor): CSR pointer over message *targets*.
@@ -94,8 +94,8 @@ def sample_neighbors(
             start = rowptr[nodes]
             index, mask = sample_without_replacement(
                 rowptr[nodes + 1] - start, k, generator)
-            pos = (start.view(-1, 1) + index)[mask]
-            dst = frontier.view(-1, 1).expand_as(mask)[mask]
+            pos = (start.view(-1, 1) + index).masked_select(mask)
+            dst = frontier.view(-1, 1).expand_as(mask).masked_select(mask)
         src, n_id, frontier = _append_nodes(n_id, col[pos])
         edges.append(torch.stack([src, dst]))
     if not edges:
@@ -104,19 +104,18 @@ def sample_neighbors(
 
 
 def _append_nodes(n_id: Tensor, nodes: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-    r"""Maps ``nodes`` to local ids, appending unseen ones to ``n_id`` in order
-    of first appearance. Returns ``(local, n_id, new_local)``."""
+    r"""Maps ``nodes`` to local ids, appending unseen ones to ``n_id`` in
+    ascending id order. Returns ``(local, n_id, new_local)``."""
+    # Sorting beats an O(1) global-to-local array here: its random accesses
+    # miss the cache.
     U = n_id.numel()
     values, inverse = torch.unique(torch.cat([n_id, nodes]), return_inverse=True)
-    position = torch.arange(inverse.numel())
     first = torch.full_like(values, inverse.numel())
-    first.scatter_reduce_(0, inverse, position, reduce='amin')
-    new = (first >= U).nonzero().view(-1)
-    new = new[first[new].argsort()]
+    first.scatter_reduce_(0, inverse, torch.arange(inverse.numel()), reduce='amin')
+    new = (first >= U).nonzero().view(-1)  # ascending node id
     new_local = torch.arange(U, U + new.numel())
-    local = first.clone()
-    local[new] = new_local
-    return local[inverse[U:]], torch.cat([n_id, values[new]]), new_local
+    first[new] = new_local
+    return first[inverse[U:]], torch.cat([n_id, values[new]]), new_local
 
 
 def remove_pairs(edge_index: Tensor, pairs: Tensor, num_nodes: int) -> Tensor:
@@ -128,7 +127,13 @@ def remove_pairs(edge_index: Tensor, pairs: Tensor, num_nodes: int) -> Tensor:
         - **input:** edge_index :math:`(2, E)`, pairs :math:`(2, P)`
         - **output:** :math:`(2, E'')`
     """
-    key = edge_index[0] * num_nodes + edge_index[1]
+    if pairs.numel() == 0:
+        return edge_index
+    bound = int(pairs.max()) + 1  # only edges among paired nodes can match
+    maybe = ((edge_index[0] < bound) & (edge_index[1] < bound)).nonzero().view(-1)
+    key = edge_index[0, maybe] * num_nodes + edge_index[1, maybe]
     banned = torch.cat([pairs[0] * num_nodes + pairs[1],
                         pairs[1] * num_nodes + pairs[0]])
-    return edge_index[:, ~torch.isin(key, banned)]
+    keep = torch.ones(edge_index.size(1), dtype=torch.bool)
+    keep[maybe[torch.isin(key, banned)]] = False
+    return edge_index[:, keep]

@@ -181,6 +181,17 @@ def test_low_precision_accumulates_in_float32(name, dtype, device):
 
 
 @pytest.mark.parametrize('name', list(FUNCTIONS))
+def test_autocast_keeps_float32(name, device):
+    fn = FUNCTIONS[name]
+    z, pos, neg = random_case(device=device)
+    expected = fn(z, pos, neg)
+    with torch.autocast(device.type, dtype=torch.bfloat16):
+        out = fn(z, pos, neg)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('name', list(FUNCTIONS))
 def test_device_matches_cpu_float64(name, device):
     fn = FUNCTIONS[name]
     z, pos, neg = random_case(num_samples=200, dim=16, num_pos=800,

@@ -198,7 +198,8 @@ def test_errors_and_repr():
     with pytest.raises(PygSipError, match='one entry per node'):
         NegativeSampler(csr, 'degree', weights=torch.ones(3))
     with pytest.raises(PygSipError, match='node 2'):
-        NegativeSampler(csr, 'degree', weights=torch.tensor([1.0, 1.0, -1.0] + [1.0] * 57))
+        NegativeSampler(csr, 'degree',
+                        weights=torch.tensor([1.0, 1.0, -1.0] + [1.0] * 57))
     with pytest.raises(PygSipError, match="only used by the 'degree'"):
         NegativeSampler(csr, 'uniform', weights=torch.ones(60))
     with pytest.raises(PygSipError, match='batch_nodes'):
