@@ -33,6 +33,13 @@ def _config(args: argparse.Namespace):
     return dataclasses.replace(config, **overrides)
 
 
+def _add_graph_flags(parser: argparse.ArgumentParser, run_flag: str, run_help: str) -> None:
+    parser.add_argument('--graph', type=Path, required=True,
+                        help='SampleGraph file written by pyg_sip.save_graph')
+    parser.add_argument(run_flag, type=Path, required=True, help=run_help)
+    parser.add_argument('--no-progress', action='store_true')
+
+
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--config', type=Path, help='JSON file of PretrainConfig fields')
     parser.add_argument('--encoder', choices=['auto', 'sequence', 'mlp', 'gnn', 'molecule'])
@@ -151,11 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
                          description='Pre-train on a SampleGraph saved with '
                          'pyg_sip.data.save_graph; writes config.json, metrics.jsonl, '
                          'checkpoint.pt (resumable) and encoder.pt to --out.')
-    pre.add_argument('--graph', type=Path, required=True, help='SampleGraph file')
-    pre.add_argument('--out', type=Path, required=True, help='run directory')
+    _add_graph_flags(pre, '--out', 'run directory to write')
     pre.add_argument('--lam', type=float, default=0.1, help='lambda (default: 0.1)')
     pre.add_argument('--seed', type=int, default=0)
-    pre.add_argument('--no-progress', action='store_true')
     _add_config_flags(pre)
     pre.set_defaults(func=cmd_pretrain)
 
@@ -163,11 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description='Embed every sample with a run directory written by '
                         '`pyg-sip pretrain`, report the 3-NN probe on y, label smoothness '
                         'and graph alignment.')
-    ev.add_argument('--graph', type=Path, required=True, help='SampleGraph file')
-    ev.add_argument('--checkpoint', type=Path, required=True, help='run directory')
+    _add_graph_flags(ev, '--checkpoint', 'run directory written by `pyg-sip pretrain`')
     ev.add_argument('--k', type=int, default=3, help='neighbours of the k-NN probe')
     ev.add_argument('--method', default='sipt', help='method name in the result rows')
-    ev.add_argument('--no-progress', action='store_true')
     _add_output(ev)
     ev.set_defaults(func=cmd_evaluate)
 
