@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -60,19 +61,27 @@ def _execute(path: Path, cwd: Path):
     return nb
 
 
-@pytest.fixture(scope='module')
-def executed(tmp_path_factory):
-    """Every notebook, executed once with ``PYG_SIP_TUTORIAL_STEPS`` small."""
+def _execute_all(tmp_path_factory, steps: Optional[int]) -> dict:
+    """Every notebook, executed once with ``PYG_SIP_TUTORIAL_STEPS=steps``
+    (``None``: the notebook's own default)."""
     notebooks = {}
     with pytest.MonkeyPatch.context() as mp:
         _use_this_python(mp, tmp_path_factory.mktemp('kernel'))
-        mp.setenv(STEPS_VAR, str(SMALL_STEPS))
+        if steps is None:
+            mp.delenv(STEPS_VAR, raising=False)
+        else:
+            mp.setenv(STEPS_VAR, str(steps))
         mp.delenv('MPLBACKEND', raising=False)  # figures inline, ipykernel's default
         # A small model on a shared CPU: one thread avoids oversubscription.
         mp.setenv('OMP_NUM_THREADS', os.environ.get('OMP_NUM_THREADS', '1'))
         for path in NOTEBOOKS:
             notebooks[path.name] = _execute(path, tmp_path_factory.mktemp(path.stem))
     return notebooks
+
+
+@pytest.fixture(scope='module')
+def executed(tmp_path_factory):
+    return _execute_all(tmp_path_factory, SMALL_STEPS)
 
 
 def _code_outputs(nb):
@@ -129,3 +138,14 @@ def test_quickstart_results(executed):
         assert re.search(check + r':\s+True\b', text), check
     images = [o for o in _code_outputs(nb) if 'image/png' in o.get('data', {})]
     assert len(images) == 2  # the two embedding spaces, the loss curves
+
+
+@pytest.mark.slow
+def test_quickstart_full_size(tmp_path_factory):
+    # At the notebook's default size (DEMO_CONFIG), on cliques the text alone
+    # barely reveals, the structure loss must make the clique label easier
+    # to read off the embeddings and the graph easier to recover from them.
+    nb = _execute_all(tmp_path_factory, None)['01_quickstart.ipynb']
+    methods = _tagged_json(nb, 'results')['methods']
+    assert methods['sipt']['knn']['accuracy'] > methods['lm_only']['knn']['accuracy']
+    assert methods['sipt']['alignment']['auroc'] > methods['lm_only']['alignment']['auroc']

@@ -6,7 +6,7 @@ from typing import Any, Iterator, Optional, Tuple, Union
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from pyg_sip.errors import PygSipError
 from pyg_sip.eval._checks import check_index, check_positive

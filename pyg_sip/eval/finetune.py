@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from pyg_sip.errors import PygSipError
 from pyg_sip.eval._checks import (check_choice, check_index, check_positive,
