@@ -1,13 +1,28 @@
 """Input checks and per-pair scores shared by all structure losses.
 
 A pair score (dot product or Euclidean distance of two rows of ``z``) is
-computed by one autograd function that gathers the two rows of a block of
-pairs, reduces them to one scalar per pair and frees them again. Only ``z``,
-the indices and (for distances) the [M] scores are kept for the backward
-pass, which scatters the gradient back with ``index_add_``. Peak memory is
-therefore O(M + block · d) instead of the O(M · d) that autograd through
-``z[index]`` would hold.
+computed by one autograd function that keeps only ``z``, the indices and the
+[M] scores for the backward pass, never the [M, d] rows of the pairs. On the
+CPU, the pairs form a sparse [N, N] matrix in compressed sparse row (CSR)
+form: the forward pass is one sampled dense-dense product
+(:func:`torch.sparse.sampled_addmm`, every dot product computed straight from
+the rows of ``z``) and the backward pass two sparse-dense products
+(``index`` rows gathered, weighted and summed in one kernel). Distances are
+gathered exactly in blocks; their gradient
+:math:`w_{ij} (z_i - z_j)` is split into :math:`w_{ij} z_i` (a per-row
+weight) and :math:`-w_{ij} z_j` (a sparse product), except for pairs closer
+than :math:`10^{-2}` of their norms, which keep the exact blocked path. On
+other devices, and while compiling, pairs are gathered block by block and
+their gradients scattered back with ``index_add_``. Peak memory is therefore
+O(M + block · d) instead of the O(M · d) that autograd through ``z[index]``
+would hold.
+
+``PYG_SIP_PAIR_BACKEND=gather`` (environment, read at import) or
+``pyg_sip.losses._pairs.BACKEND = 'gather'`` forces the blocked path on the
+CPU too.
 """
+import os
+import warnings
 from typing import Optional, Tuple
 
 import torch
@@ -18,8 +33,14 @@ from pyg_sip.errors import PygSipError
 
 # Pairs per block = _BLOCK_ELEMENTS[device] // d: small blocks stay in the
 # CPU cache; on GPUs, blocks are big enough that launch overhead vanishes.
-_BLOCK_ELEMENTS = {'cpu': 1 << 20}
+_BLOCK_ELEMENTS = {'cpu': 1 << 17}
 _DEFAULT_BLOCK_ELEMENTS = 1 << 25
+
+# 'auto' (sparse kernels on the CPU) or 'gather' (blocked gathers everywhere).
+BACKEND = os.environ.get('PYG_SIP_PAIR_BACKEND', 'auto')
+# Pairs with d_ij^2 <= _NEAR * (|z_i|^2 + |z_j|^2) take the exact blocked
+# gradient: splitting w (z_i - z_j) into w z_i - w z_j would cancel digits.
+_NEAR = 1e-4
 
 
 def _is_compiling() -> bool:
@@ -84,25 +105,28 @@ class _PairScore(torch.autograd.Function):
                 dst: Tensor, metric: str) -> Tensor:
         same = x_dst is None
         x_dst = x_src if same else x_dst
-        out = x_src.new_empty(src.numel())
-        step = _block_size(x_src)
-        for start in range(0, src.numel(), step):
-            a = x_src.index_select(0, src[start:start + step])
-            b = x_dst.index_select(0, dst[start:start + step])
-            if metric == 'dot':
-                out[start:start + step] = _rowdot(a, b)
-            else:
-                out[start:start + step] = torch.linalg.vector_norm(
-                    a - b, dim=-1)
-        ctx.same = same
-        ctx.metric = metric
-        ctx.save_for_backward(x_src, x_dst, src, dst, out)
+        sparse = _use_sparse(x_src, src)
+        perm = near = None
+        if sparse:
+            perm = _sort_perm(src)
+        if sparse and metric == 'dot':
+            out = _sparse_dot(x_src, x_dst, src, dst, perm)
+        elif (sparse and x_src.dtype == torch.float32
+              and 2 * (x_src.size(0) + x_dst.size(0)) <= src.numel()):
+            # Few rows, many pairs: a float64 copy of z is cheap, and
+            # d^2 = |z_i|^2 + |z_j|^2 - 2 <z_i, z_j> in float64 is exact to
+            # float32 precision except for near pairs, which are gathered.
+            out, near = _sparse_dist(x_src, x_dst, src, dst, perm)
+        else:
+            out = _blocked_scores(x_src, x_dst, src, dst, metric)
+        ctx.same, ctx.metric, ctx.sparse = same, metric, sparse
+        ctx.save_for_backward(x_src, x_dst, src, dst, out, perm, near)
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: Tensor):
-        x_src, x_dst, src, dst, out = ctx.saved_tensors
+        x_src, x_dst, src, dst, out, perm, near = ctx.saved_tensors
         need_src = ctx.needs_input_grad[0]
         need_dst = not ctx.same and ctx.needs_input_grad[1]
         grad_src = torch.zeros_like(x_src) if need_src else None
@@ -112,27 +136,171 @@ class _PairScore(torch.autograd.Function):
             # Subgradient 0 at distance 0 (e.g. a pair (i, i)): no NaN.
             pos = out > 0
             grad = torch.where(pos, grad / torch.where(pos, out, 1.0), 0.0)
-        step = _block_size(x_src)
-        for start in range(0, src.numel(), step):
-            s, d = src[start:start + step], dst[start:start + step]
-            g = grad[start:start + step].unsqueeze(-1)
-            a, b = x_src.index_select(0, s), x_dst.index_select(0, d)
-            if ctx.metric == 'dot':
-                if grad_src is not None:
-                    grad_src.index_add_(0, s, b * g)
-                if grad_dst is not None:
-                    grad_dst.index_add_(0, d, a * g)
-            else:
-                diff = (a - b).mul_(g)
-                if grad_src is not None:
-                    grad_src.index_add_(0, s, diff)
-                if grad_dst is not None:
-                    grad_dst.index_add_(0, d, diff, alpha=-1)
+        if ctx.sparse:
+            _sparse_backward(grad, x_src, x_dst, src, dst, out, perm, near,
+                             grad_src, grad_dst, ctx.metric)
+        else:
+            _blocked_backward(grad, x_src, x_dst, src, dst, grad_src,
+                              grad_dst, ctx.metric)
         return grad_src, None if ctx.same else grad_dst, None, None, None
 
 
+def _use_sparse(x: Tensor, src: Tensor) -> bool:
+    return (BACKEND != 'gather' and x.device.type == 'cpu'
+            and x.dtype in (torch.float32, torch.float64)
+            and src.numel() > 0 and not _is_compiling())
+
+
+def _sort_perm(index: Tensor) -> Optional[Tensor]:
+    r"""A stable permutation sorting ``index``, or :obj:`None` if it is
+    sorted already (as pairs from :class:`~pyg_sip.StructureLoader` are)."""
+    if bool((index[1:] >= index[:-1]).all()):
+        return None
+    if index.numel() < 2**31:  # sorting 32-bit keys takes half the time
+        index = index.int()
+    return torch.argsort(index, stable=True)
+
+
+def _csr(rows: Tensor, cols: Tensor, values: Tensor, num_cols: int) -> Tensor:
+    r"""The [R, num_cols] CSR matrix of entries (rows, cols, values), rows
+    sorted, with R = rows[-1] + 1."""
+    count = torch.bincount(rows)
+    crow = rows.new_zeros(count.numel() + 1)
+    torch.cumsum(count, 0, out=crow[1:])
+    with warnings.catch_warnings():  # "sparse CSR support is in beta"
+        warnings.simplefilter('ignore', UserWarning)
+        return torch.sparse_csr_tensor(crow, cols, values,
+                                       (count.numel(), num_cols),
+                                       check_invariants=False)
+
+
+def _permuted(perm: Optional[Tensor], *tensors: Tensor) -> Tuple[Tensor, ...]:
+    if perm is None:
+        return tensors
+    return tuple(t.index_select(0, perm) for t in tensors)
+
+
+def _sparse_dot(x_src: Tensor, x_dst: Tensor, src: Tensor, dst: Tensor,
+                perm: Optional[Tensor]) -> Tensor:
+    s, t = _permuted(perm, src, dst)
+    pattern = _csr(s, t, x_src.new_zeros(s.numel()), x_dst.size(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
+        values = torch.sparse.sampled_addmm(
+            pattern, x_src[:pattern.size(0)], x_dst.t(), beta=0.0).values()
+    if perm is None:
+        return values
+    return torch.empty_like(values).scatter_(0, perm, values)
+
+
+def _sparse_dist(x_src: Tensor, x_dst: Tensor, src: Tensor, dst: Tensor,
+                 perm: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+    r"""Distances of all pairs and the ids of the near pairs (computed
+    exactly, by gathering)."""
+    same = x_dst is x_src
+    x_src = x_src.double()
+    x_dst = x_src if same else x_dst.double()
+    sq_src = x_src.pow(2).sum(-1)
+    sq_dst = sq_src if same else x_dst.pow(2).sum(-1)
+    norms = sq_src[src] + sq_dst[dst]
+    sq = norms - 2.0 * _sparse_dot(x_src, x_dst, src, dst, perm)
+    near = (sq <= _NEAR * norms).nonzero().view(-1)
+    out = sq.clamp_min_(0.0).sqrt_().float()
+    if near.numel() > 0:
+        out[near] = _blocked_scores(x_src, x_dst, src[near], dst[near],
+                                    'dist').float()
+    return out, near
+
+
+def _sparse_backward(grad: Tensor, x_src: Tensor, x_dst: Tensor, src: Tensor,
+                     dst: Tensor, out: Tensor, perm: Optional[Tensor],
+                     near_id: Optional[Tensor], grad_src: Optional[Tensor],
+                     grad_dst: Optional[Tensor], metric: str) -> None:
+    r"""Accumulates the gradients of the pair scores into ``grad_src`` and
+    ``grad_dst`` (the same tensor for ``x_src is x_dst``) with sparse-dense
+    products; ``grad`` holds :math:`\partial L / \partial d_{ij} / d_{ij}`
+    for distances."""
+    sign = 1.0
+    if metric == 'dist':
+        # d/dz_i = w (z_i - z_j): a per-row weight minus a sparse product.
+        # Near pairs, where that would cancel digits, go the exact way.
+        if near_id is None:  # distances were gathered
+            sq_src = x_src.pow(2).sum(-1)
+            sq_dst = sq_src if x_dst is x_src else x_dst.pow(2).sum(-1)
+            near = out.pow(2) <= _NEAR * (sq_src[src] + sq_dst[dst])
+            near_id = near.nonzero().view(-1)
+        if near_id.numel() > 0:
+            _blocked_backward(grad[near_id], x_src, x_dst, src[near_id],
+                              dst[near_id], grad_src, grad_dst, metric)
+            grad = grad.index_fill(0, near_id, 0.0)
+        sign = -1.0
+        if grad_src is not None:
+            weight = grad.new_zeros(x_src.size(0)).index_add_(0, src, grad)
+            if grad_dst is grad_src:
+                weight.index_add_(0, dst, grad)
+            grad_src.addcmul_(weight.unsqueeze(-1), x_src)
+        if grad_dst is not None and grad_dst is not grad_src:
+            weight = grad.new_zeros(x_dst.size(0)).index_add_(0, dst, grad)
+            grad_dst.addcmul_(weight.unsqueeze(-1), x_dst)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
+        if grad_src is not None:
+            s, t, g = _permuted(perm, src, dst, grad)
+            matrix = _csr(s, t, g, x_dst.size(0))
+            grad_src[:matrix.size(0)].addmm_(matrix, x_dst, alpha=sign)
+        if grad_dst is not None:
+            t, s, g = _permuted(_sort_perm(dst), dst, src, grad)
+            matrix = _csr(t, s, g, x_src.size(0))
+            grad_dst[:matrix.size(0)].addmm_(matrix, x_src, alpha=sign)
+
+
+def _blocked_scores(x_src: Tensor, x_dst: Tensor, src: Tensor, dst: Tensor,
+                    metric: str) -> Tensor:
+    out = x_src.new_empty(src.numel())
+    step = _block_size(x_src, src.numel())
+    if 0 < src.numel() <= step:
+        return _scores(x_src.index_select(0, src), x_dst.index_select(0, dst),
+                       metric)
+    for start in range(0, src.numel(), step):
+        a = x_src.index_select(0, src[start:start + step])
+        b = x_dst.index_select(0, dst[start:start + step])
+        out[start:start + step] = _scores(a, b, metric)
+    return out
+
+
+def _scores(a: Tensor, b: Tensor, metric: str) -> Tensor:
+    if metric == 'dot':
+        return _rowdot(a, b)
+    return torch.linalg.vector_norm(a - b, dim=-1)
+
+
+def _blocked_backward(grad: Tensor, x_src: Tensor, x_dst: Tensor,
+                      src: Tensor, dst: Tensor, grad_src: Optional[Tensor],
+                      grad_dst: Optional[Tensor], metric: str) -> None:
+    step = _block_size(x_src, src.numel())
+    if 0 < src.numel() <= step:
+        blocks = [(src, dst, grad)]
+    else:
+        blocks = [(src[i:i + step], dst[i:i + step], grad[i:i + step])
+                  for i in range(0, src.numel(), step)]
+    for s, d, g in blocks:
+        g = g.unsqueeze(-1)
+        a, b = x_src.index_select(0, s), x_dst.index_select(0, d)
+        if metric == 'dot':
+            if grad_src is not None:
+                grad_src.index_add_(0, s, b.mul_(g))
+            if grad_dst is not None:
+                grad_dst.index_add_(0, d, a.mul_(g))
+        else:
+            diff = a.sub_(b).mul_(g)
+            if grad_src is not None:
+                grad_src.index_add_(0, s, diff)
+            if grad_dst is not None:
+                grad_dst.index_add_(0, d, diff, alpha=-1)
+
+
 def _rowdot(a: Tensor, b: Tensor) -> Tensor:
-    if a.device.type == 'cpu':
+    if a.device.type == 'cpu' and not _is_compiling():
         # A batched matrix product is the fastest row dot product on CPUs;
         # autocast must not lower it below the precision of a and b.
         with torch.autocast('cpu', enabled=False):
@@ -140,7 +308,11 @@ def _rowdot(a: Tensor, b: Tensor) -> Tensor:
     return (a * b).sum(-1)
 
 
-def _block_size(x: Tensor) -> int:
+def _block_size(x: Tensor, num_pairs: int) -> int:
+    if _is_compiling():
+        # One block: the compiler fuses gather and reduction (no [M, d]
+        # buffer), and a loop would be unrolled, specialised to M.
+        return max(1, num_pairs)
     elements = _BLOCK_ELEMENTS.get(x.device.type, _DEFAULT_BLOCK_ELEMENTS)
     return max(1, elements // max(1, x.size(-1)))
 

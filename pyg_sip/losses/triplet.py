@@ -21,7 +21,9 @@ def triplets(pos_anchor: Tensor, neg_anchor: Tensor, num_samples: int
     The negative pairs are sorted by anchor (CSR over anchors); positive
     :math:`k` with anchor :math:`a` is repeated once per negative of
     :math:`a`, so exactly :math:`T = \sum_k |\mathcal{N}(a_k)|` triplets are
-    built and nothing of size P × Q.
+    built and nothing of size P × Q. :func:`triplet_margin` itself never
+    builds them; this lists them, e.g. as ``indices_tuple`` of another
+    library.
 
     Returns:
         ``(pos_id, neg_id)``, each [T]: columns of ``pos_index`` and
@@ -31,8 +33,7 @@ def triplets(pos_anchor: Tensor, neg_anchor: Tensor, num_samples: int
     count = segment_count(neg_anchor, num_samples)
     start = count.cumsum(0) - count
     per_pos = count[pos_anchor]
-    # Data-dependent output size: the one host synchronisation of the
-    # 'all' and 'semihard' variants.
+    # Data-dependent output size: a host synchronisation.
     pos_id = torch.repeat_interleave(per_pos)
     first = per_pos.cumsum(0) - per_pos
     offset = torch.arange(pos_id.numel(), device=pos_id.device) - first[pos_id]
@@ -67,25 +68,109 @@ def triplet_margin(z: Tensor, pos_index: Tensor, neg_index: Tensor,
     check_inputs(z, pos_index, neg_index, validate)
     num_samples = z.size(0)
     d_pos, d_neg = pair_scores(upcast(z), pos_index, neg_index, 'dist')
+    pos_anchor, neg_anchor = pos_index[0], neg_index[0]
 
     if mining == 'hard':
-        hardest = segment_min(d_neg, neg_index[0], num_samples)
-        has_neg = segment_count(neg_index[0], num_samples) > 0
-        loss = (d_pos - hardest[pos_index[0]] + margin).relu()
-        return masked_mean(loss, has_neg[pos_index[0]])
+        hardest = segment_min(d_neg, neg_anchor, num_samples)
+        has_neg = segment_count(neg_anchor, num_samples) > 0
+        loss = (d_pos - hardest[pos_anchor] + margin).relu()
+        return masked_mean(loss, has_neg[pos_anchor])
 
-    pos_id, neg_id = triplets(pos_index[0], neg_index[0], num_samples)
-    d_ap, d_an = d_pos[pos_id], d_neg[neg_id]
     if mining == 'all':
-        loss = (d_ap - d_an + margin).relu().sum()
-        return loss / max(1, pos_id.numel())
+        # sum_{(p, n)} [d_ap + m - d_an]_+ = sum_p c_p (d_ap + m) -
+        # sum_n c_n d_an, where c_p counts the negatives of p's anchor below
+        # d_ap + m and c_n the positives of n's anchor above d_an - m: both
+        # read off one sort of the P + Q pair scores, no triplet is built.
+        with torch.no_grad():
+            num_pos, num_neg = d_pos.numel(), d_neg.numel()
+            is_neg, rank, _, first = _merge_by_anchor(
+                pos_anchor, d_pos + margin, neg_anchor, d_neg, num_samples)
+            count_pos = segment_count(pos_anchor, num_samples)
+            count_neg = segment_count(neg_anchor, num_samples)
+            # negatives before a positive, within its anchor's run
+            negs_before = torch.cumsum(is_neg, 0) - is_neg
+            c_pos = (negs_before[rank[:num_pos]] -
+                     negs_before[first[pos_anchor]])
+            # positives after a negative, within its anchor's run
+            pos_through = torch.cumsum(1 - is_neg, 0)
+            c_neg = (torch.cumsum(count_pos, 0)[neg_anchor] -
+                     pos_through[rank[num_pos:]])
+            num_triplets = count_neg[pos_anchor].sum().clamp_min(1)
+        acc = torch.float64
+        total = ((d_pos.to(acc) + margin) * c_pos).sum() - (
+            d_neg.to(acc) * c_neg).sum()
+        return (total / num_triplets).to(d_pos.dtype)
 
+    # 'semihard': per positive, the smallest d_an with d_ap < d_an < d_ap +
+    # m is the first negative after it in a sort of its anchor's run (ties
+    # placing negatives first, so that d_an > d_ap holds strictly).
+    num_neg = d_neg.numel()
+    if num_neg == 0:
+        return masked_mean(d_pos, torch.zeros_like(d_pos, dtype=torch.bool))
     with torch.no_grad():
-        semihard = (d_an > d_ap) & (d_an < d_ap + margin)
-        found = segment_sum(semihard.to(d_an.dtype), pos_id, d_pos.numel()) > 0
-    candidate = torch.where(semihard, d_an, float('inf'))
-    hardest = segment_min(candidate, pos_id, d_pos.numel())
+        is_pos, rank, order, first = _merge_by_anchor(
+            neg_anchor, d_neg, pos_anchor, d_pos, num_samples)
+        size = rank.numel()
+        position = torch.arange(size, device=rank.device)
+        # sorted position of the next negative at or after each position
+        next_neg = torch.where(is_pos.bool(), size, position).flip(0)
+        next_neg = torch.cummin(next_neg, 0).values.flip(0)
+        after = next_neg[rank[num_neg:]]
+        count = (segment_count(pos_anchor, num_samples) +
+                 segment_count(neg_anchor, num_samples))
+        found = after < (first + count)[pos_anchor]
+        cand = torch.where(found, order[after.clamp_(max=size - 1)], 0)
+        found &= d_neg[cand] < d_pos + margin
+    hardest = d_neg.index_select(0, cand)
     return masked_mean(d_pos - hardest + margin, found)
+
+
+def _ordered_bits(value: Tensor) -> Tensor:
+    r"""Integers in the order of the floats ``value`` (float32 → int32,
+    float64 → int64): integer sorts are radix sorts, several times faster
+    than float sorts."""
+    bits = (value + 0.0).view(torch.int32 if value.element_size() == 4
+                              else torch.int64)  # + 0.0: -0.0 → 0.0
+    width = 8 * value.element_size()
+    return bits ^ ((bits >> (width - 1)) & ((1 << (width - 1)) - 1))
+
+
+def _sort_by_anchor_and_value(anchor: Tensor, value: Tensor,
+                              num_samples: int) -> Tensor:
+    r"""The stable permutation sorting entries by (anchor, value)."""
+    key = _ordered_bits(value)
+    if value.element_size() == 4 and num_samples < 2**31:
+        # one 64-bit key: anchor in the high, the value in the low half
+        key = anchor * (1 << 32) + (key.long() + (1 << 31))
+        return torch.sort(key, stable=True)[1]
+    order = torch.sort(key, stable=True)[1]
+    key = anchor[order]
+    if num_samples < 2**31:
+        key = key.int()
+    return order[torch.sort(key, stable=True)[1]]
+
+
+def _merge_by_anchor(anchor_a: Tensor, value_a: Tensor, anchor_b: Tensor,
+                     value_b: Tensor, num_samples: int
+                     ) -> Tuple[Tensor, Tensor, Tensor]:
+    r"""Sorts the entries of two pair lists together by (anchor, value), ties
+    placing list ``a`` first.
+
+    Returns:
+        ``(is_b, rank, order, first)``: ``is_b`` [A + B] (long) marks entries
+        of ``b`` in sorted order; ``rank`` [A + B] the sorted position of
+        entry ``k`` of ``cat([a, b])`` and ``order`` its inverse; ``first``
+        [num_samples] the sorted position where each anchor's run starts.
+    """
+    value = torch.cat([value_a, value_b])
+    anchor = torch.cat([anchor_a, anchor_b])
+    order = _sort_by_anchor_and_value(anchor, value, num_samples)
+    rank = torch.empty_like(order).scatter_(
+        0, order, torch.arange(order.numel(), device=order.device))
+    is_b = (order >= anchor_a.numel()).long()
+    count = segment_count(anchor, num_samples)
+    first = torch.cumsum(count, 0) - count
+    return is_b, rank, order, first
 
 
 @register_loss('triplet_margin')
@@ -132,9 +217,11 @@ class TripletMarginLoss(nn.Module):
         - **output:** scalar (float32 for float16/bfloat16 input)
 
     Note:
-        ``'all'`` and ``'semihard'`` build :math:`T` triplets, a size only
-        known from the data (one host synchronisation); ``'hard'`` costs
-        O(P + Q) without one.
+        No triplet is built: every variant costs one sort of the
+        :math:`P + Q` pair scores by (anchor, score) (``'hard'`` a segment
+        minimum), i.e. :math:`O((P + Q) \log(P + Q))` time and
+        :math:`O(P + Q)` memory, with no data-dependent shape (no host
+        synchronisation), however many triplets :math:`T` the pairs form.
     """
     def __init__(self, margin: float = 0.1, mining: str = 'all'):
         super().__init__()

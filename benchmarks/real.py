@@ -1,0 +1,38 @@
+r"""OGB-style table on the real data shipped in ``datasets/``: no pre-training
+vs LM-only (λ = 0) vs SIPT (λ chosen on validation), mean ± std over seeds.
+
+    python benchmarks/real.py [--quick] [--datasets NAME ...] [--seeds N] [--output PATH]
+
+Same as ``pyg-sip bench real``; by default writes
+``benchmarks/results/real.json`` (``--quick`` writes nothing unless asked).
+See ``benchmarks/README.real.md`` for the protocol and the results.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from pyg_sip.experiments import real
+from pyg_sip.experiments.results import format_table, write_rows
+
+RESULTS = Path(__file__).resolve().parent / 'results'
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=real.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    real.add_arguments(parser)
+    parser.add_argument('--output', type=Path, default=None,
+                        help='result rows (default: benchmarks/results/real.json, '
+                        'none with --quick)')
+    args = parser.parse_args(argv)
+    if not args.quick:
+        args.output = args.output or RESULTS / 'real.json'
+    rows = real.run(args)
+    print(format_table(rows))
+    if args.output is not None:
+        print(f'wrote {len(rows)} rows to {write_rows(rows, args.output)}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
