@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pyg_sip.datasets import NoisyCliques
-from pyg_sip.experiments.pipeline import PretrainConfig, pretrain_and_probe
+from pyg_sip.experiments.pipeline import PretrainConfig
 from pyg_sip.experiments.results import aggregate
 
 #: A 2-layer, 32-d transformer (4 heads, mean pooling, no dropout) trained
@@ -21,15 +20,17 @@ DEMO_CONFIG = PretrainConfig(hidden_channels=32, out_channels=32, num_layers=2, 
 
 def run_demo(seeds: Sequence[int] = (0, 1, 2), lambdas: Sequence[float] = (0.0, 0.1),
              noise: float = 0.0, config: PretrainConfig = DEMO_CONFIG,
-             progress: bool = True) -> list[dict]:
+             progress: bool = True, num_workers: int = 1) -> list[dict]:
     r"""Pre-train the same encoder with each λ and seed on
     :class:`~pyg_sip.datasets.NoisyCliques` (a fresh graph per seed), probe
     with the leave-one-out 3-NN on the clique labels, and return aggregated
-    result rows (``method`` ``lm_only`` / ``sipt``)."""
-    runs = []
-    for seed in seeds:
-        graph = NoisyCliques(noise=noise, seed=seed).graph
-        for lam in lambdas:
-            runs.append(pretrain_and_probe(graph, f'cliques_p{noise:g}', lam, config,
-                                           seed=seed, progress=progress))
+    result rows (``method`` ``lm_only`` / ``sipt``).
+
+    Every run is single-threaded and a deterministic function of its seed
+    (the rows equal the ``cliques_p0`` rows of ``pyg-sip bench synthetic``);
+    ``num_workers > 1`` spreads the runs over worker processes."""
+    from pyg_sip.experiments.synthetic import Job, run_jobs
+    jobs = [Job('cliques', f'cliques_p{noise:g}', 'cliques', (('noise', noise), ), lam, seed,
+                config) for seed in seeds for lam in lambdas]
+    runs, _ = run_jobs(jobs, num_workers=num_workers, progress=progress)
     return aggregate(runs)

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 
 def log(args: argparse.Namespace, message: str) -> None:
+    """Prints ``message`` with ``--verbose``."""
     if getattr(args, 'verbose', False):
         print(message, flush=True)
 

@@ -21,7 +21,7 @@ CONFIG = PretrainConfig(
     num_negatives=16, negative_sampling='in_batch', structure_loss='info_nce',
     loss_kwargs={'temperature': 0.5})
 LAMBDAS = (0.1, 0.5)
-SEEDS = 10
+SEEDS = 5
 #: Fine-tuning of every method (encoder and head trained together).
 FINETUNE = dict(epochs=10, lr=1e-3, batch_size=64, weight_decay=0.0)
 TASKS = {'bbbp': 'bbbp.csv', 'bace': 'bace.csv'}

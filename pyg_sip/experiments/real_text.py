@@ -99,6 +99,10 @@ def run_dataset(name: str, root: Path, args: argparse.Namespace) -> list[dict]:
     with torch.no_grad():
         features = embed(lm, text, batch_size=64, progress=False)
     del lm
+    from pyg_sip.eval import linear_probe
+    raw = linear_probe(features, text.y, *split, weight_decays=PROBE_WEIGHT_DECAYS)
+    print(f"[cora-text] frozen all-MiniLM-L6-v2 embeddings, linear probe (no head): test "
+          f"accuracy {raw['accuracy']:.4f}, validation {raw['val_accuracy']:.4f}", flush=True)
     frozen = SampleGraph(x=features, edge_index=text.edge_index, y=text.y)
     head, grid = HEAD_CONFIG, MINILM_LAMBDAS
     if args.quick:

@@ -1,4 +1,4 @@
-"""Input checks and per-pair scores shared by all structure losses.
+r"""Input checks and per-pair scores shared by all structure losses.
 
 A pair score (dot product or Euclidean distance of two rows of ``z``) is
 computed by one autograd function that keeps only ``z``, the indices and the
@@ -7,14 +7,18 @@ CPU, the pairs form a sparse [N, N] matrix in compressed sparse row (CSR)
 form: the forward pass is one sampled dense-dense product
 (:func:`torch.sparse.sampled_addmm`, every dot product computed straight from
 the rows of ``z``) and the backward pass two sparse-dense products
-(``index`` rows gathered, weighted and summed in one kernel). Distances are
-gathered exactly in blocks; their gradient
+(``index`` rows gathered, weighted and summed in one kernel); pair lists that
+cover a quarter of all row pairs use dense matrix products instead.
+Distances come from float64 dot products
+(:math:`d_{ij}^2 = |z_i|^2 + |z_j|^2 - 2 \langle z_i, z_j \rangle`) where
+rows have many pairs, else from exact blocked gathers; their gradient
 :math:`w_{ij} (z_i - z_j)` is split into :math:`w_{ij} z_i` (a per-row
-weight) and :math:`-w_{ij} z_j` (a sparse product), except for pairs closer
-than :math:`10^{-2}` of their norms, which keep the exact blocked path. On
-other devices, and while compiling, pairs are gathered block by block and
-their gradients scattered back with ``index_add_``. Peak memory is therefore
-O(M + block · d) instead of the O(M · d) that autograd through ``z[index]``
+weight) and :math:`-w_{ij} z_j` (a matrix product). Pairs closer than
+:math:`10^{-2}` of their norms, where that would cancel digits, keep the
+exact blocked path. On other devices, and while compiling, pairs are
+gathered block by block and their gradients scattered back with
+``index_add_``. Peak memory is therefore O(M + block · d) (sparse, blocked)
+or O(M) (dense) instead of the O(M · d) that autograd through ``z[index]``
 would hold.
 
 ``PYG_SIP_PAIR_BACKEND=gather`` (environment, read at import) or
@@ -105,21 +109,22 @@ class _PairScore(torch.autograd.Function):
                 dst: Tensor, metric: str) -> Tensor:
         same = x_dst is None
         x_dst = x_src if same else x_dst
-        sparse = _use_sparse(x_src, src)
+        mode = _mode(x_src, x_dst, src)
         perm = near = None
-        if sparse:
+        if mode == 'sparse':
             perm = _sort_perm(src)
-        if sparse and metric == 'dot':
-            out = _sparse_dot(x_src, x_dst, src, dst, perm)
-        elif (sparse and x_src.dtype == torch.float32
-              and 2 * (x_src.size(0) + x_dst.size(0)) <= src.numel()):
-            # Few rows, many pairs: a float64 copy of z is cheap, and
+        if mode != 'blocked' and metric == 'dot':
+            out = _dot(mode, x_src, x_dst, src, dst, perm)
+        elif mode != 'blocked' and x_src.dtype == torch.float32 and (
+                mode == 'dense' or
+                2 * (x_src.size(0) + x_dst.size(0)) <= src.numel()):
+            # Many pairs per row: a float64 copy of z is cheap, and
             # d^2 = |z_i|^2 + |z_j|^2 - 2 <z_i, z_j> in float64 is exact to
             # float32 precision except for near pairs, which are gathered.
-            out, near = _sparse_dist(x_src, x_dst, src, dst, perm)
+            out, near = _dist(mode, x_src, x_dst, src, dst, perm)
         else:
             out = _blocked_scores(x_src, x_dst, src, dst, metric)
-        ctx.same, ctx.metric, ctx.sparse = same, metric, sparse
+        ctx.same, ctx.metric, ctx.mode = same, metric, mode
         ctx.save_for_backward(x_src, x_dst, src, dst, out, perm, near)
         return out
 
@@ -136,19 +141,28 @@ class _PairScore(torch.autograd.Function):
             # Subgradient 0 at distance 0 (e.g. a pair (i, i)): no NaN.
             pos = out > 0
             grad = torch.where(pos, grad / torch.where(pos, out, 1.0), 0.0)
-        if ctx.sparse:
-            _sparse_backward(grad, x_src, x_dst, src, dst, out, perm, near,
-                             grad_src, grad_dst, ctx.metric)
-        else:
+        if ctx.mode == 'blocked':
             _blocked_backward(grad, x_src, x_dst, src, dst, grad_src,
                               grad_dst, ctx.metric)
+        else:
+            _product_backward(ctx.mode, grad, x_src, x_dst, src, dst, out,
+                              perm, near, grad_src, grad_dst, ctx.metric)
         return grad_src, None if ctx.same else grad_dst, None, None, None
 
 
-def _use_sparse(x: Tensor, src: Tensor) -> bool:
-    return (BACKEND != 'gather' and x.device.type == 'cpu'
-            and x.dtype in (torch.float32, torch.float64)
-            and src.numel() > 0 and not _is_compiling())
+def _mode(x_src: Tensor, x_dst: Tensor, src: Tensor) -> str:
+    r"""On the CPU: ``'dense'`` (matrix products over all rows) when the
+    pairs cover a quarter of all row pairs, so that an [N, N] matrix is no
+    bigger than the pair list, else ``'sparse'`` (CSR products).
+    ``'blocked'`` (gather/scatter blocks) on other devices and while
+    compiling."""
+    if (BACKEND == 'gather' or src.numel() == 0 or _is_compiling()
+            or x_src.device.type != 'cpu'
+            or x_src.dtype not in (torch.float32, torch.float64)):
+        return 'blocked'
+    if 4 * src.numel() >= x_src.size(0) * x_dst.size(0):
+        return 'dense'
+    return 'sparse'
 
 
 def _sort_perm(index: Tensor) -> Optional[Tensor]:
@@ -180,8 +194,14 @@ def _permuted(perm: Optional[Tensor], *tensors: Tensor) -> Tuple[Tensor, ...]:
     return tuple(t.index_select(0, perm) for t in tensors)
 
 
-def _sparse_dot(x_src: Tensor, x_dst: Tensor, src: Tensor, dst: Tensor,
-                perm: Optional[Tensor]) -> Tensor:
+def _dot(mode: str, x_src: Tensor, x_dst: Tensor, src: Tensor, dst: Tensor,
+         perm: Optional[Tensor]) -> Tensor:
+    r"""Dot products of all pairs: entries of one [N, N] matrix product
+    (``'dense'``) or a sampled product at the pairs (``'sparse'``)."""
+    with torch.autocast(x_src.device.type, enabled=False):
+        if mode == 'dense':
+            gram = x_src @ x_dst.t()
+            return gram.view(-1).index_select(0, src * x_dst.size(0) + dst)
     s, t = _permuted(perm, src, dst)
     pattern = _csr(s, t, x_src.new_zeros(s.numel()), x_dst.size(0))
     with warnings.catch_warnings():
@@ -193,17 +213,17 @@ def _sparse_dot(x_src: Tensor, x_dst: Tensor, src: Tensor, dst: Tensor,
     return torch.empty_like(values).scatter_(0, perm, values)
 
 
-def _sparse_dist(x_src: Tensor, x_dst: Tensor, src: Tensor, dst: Tensor,
-                 perm: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
-    r"""Distances of all pairs and the ids of the near pairs (computed
-    exactly, by gathering)."""
+def _dist(mode: str, x_src: Tensor, x_dst: Tensor, src: Tensor, dst: Tensor,
+          perm: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+    r"""Distances of all pairs from float64 dot products, and the ids of the
+    near pairs (gathered exactly)."""
     same = x_dst is x_src
     x_src = x_src.double()
     x_dst = x_src if same else x_dst.double()
     sq_src = x_src.pow(2).sum(-1)
     sq_dst = sq_src if same else x_dst.pow(2).sum(-1)
     norms = sq_src[src] + sq_dst[dst]
-    sq = norms - 2.0 * _sparse_dot(x_src, x_dst, src, dst, perm)
+    sq = norms - 2.0 * _dot(mode, x_src, x_dst, src, dst, perm)
     near = (sq <= _NEAR * norms).nonzero().view(-1)
     out = sq.clamp_min_(0.0).sqrt_().float()
     if near.numel() > 0:
@@ -212,17 +232,18 @@ def _sparse_dist(x_src: Tensor, x_dst: Tensor, src: Tensor, dst: Tensor,
     return out, near
 
 
-def _sparse_backward(grad: Tensor, x_src: Tensor, x_dst: Tensor, src: Tensor,
-                     dst: Tensor, out: Tensor, perm: Optional[Tensor],
-                     near_id: Optional[Tensor], grad_src: Optional[Tensor],
-                     grad_dst: Optional[Tensor], metric: str) -> None:
+def _product_backward(mode: str, grad: Tensor, x_src: Tensor, x_dst: Tensor,
+                      src: Tensor, dst: Tensor, out: Tensor,
+                      perm: Optional[Tensor], near_id: Optional[Tensor],
+                      grad_src: Optional[Tensor], grad_dst: Optional[Tensor],
+                      metric: str) -> None:
     r"""Accumulates the gradients of the pair scores into ``grad_src`` and
-    ``grad_dst`` (the same tensor for ``x_src is x_dst``) with sparse-dense
-    products; ``grad`` holds :math:`\partial L / \partial d_{ij} / d_{ij}`
-    for distances."""
+    ``grad_dst`` (the same tensor for ``x_src is x_dst``) with matrix
+    products (dense, or sparse-dense); ``grad`` holds
+    :math:`\partial L / \partial d_{ij} / d_{ij}` for distances."""
     sign = 1.0
     if metric == 'dist':
-        # d/dz_i = w (z_i - z_j): a per-row weight minus a sparse product.
+        # d/dz_i = w (z_i - z_j): a per-row weight minus a matrix product.
         # Near pairs, where that would cancel digits, go the exact way.
         if near_id is None:  # distances were gathered
             sq_src = x_src.pow(2).sum(-1)
@@ -242,6 +263,16 @@ def _sparse_backward(grad: Tensor, x_src: Tensor, x_dst: Tensor, src: Tensor,
         if grad_dst is not None and grad_dst is not grad_src:
             weight = grad.new_zeros(x_dst.size(0)).index_add_(0, dst, grad)
             grad_dst.addcmul_(weight.unsqueeze(-1), x_dst)
+    if mode == 'dense':
+        num_dst = x_dst.size(0)
+        matrix = grad.new_zeros(x_src.size(0) * num_dst).index_add_(
+            0, src * num_dst + dst, grad).view(-1, num_dst)
+        with torch.autocast(x_src.device.type, enabled=False):
+            if grad_src is not None:
+                grad_src.addmm_(matrix, x_dst, alpha=sign)
+            if grad_dst is not None:
+                grad_dst.addmm_(matrix.t(), x_src, alpha=sign)
+        return
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', UserWarning)
         if grad_src is not None:

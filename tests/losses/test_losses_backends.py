@@ -42,14 +42,16 @@ def dense_scores(z, index, metric, weight=None):
 @pytest.mark.parametrize('backend', BACKENDS)
 @pytest.mark.parametrize('metric', ['dot', 'dist'])
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
-@pytest.mark.parametrize('num_pairs', [(120, 300), (8, 8)])
+@pytest.mark.parametrize('num_samples,num_pos,num_neg', [
+    (30, 120, 300),  # pairs cover half of all row pairs: dense products
+    (60, 120, 300),  # sparse products, distances from float64 products
+    (30, 8, 8),  # few pairs per row: distances gathered, sparse gradients
+])
 def test_pair_scores_and_gradients(monkeypatch, backend, metric, dtype,
-                                   num_pairs):
-    # (120, 300): many pairs per row (distances via float64 products);
-    # (8, 8): few (distances gathered, gradients still sparse on the CPU)
+                                   num_samples, num_pos, num_neg):
     monkeypatch.setattr(_pairs, 'BACKEND', backend)
-    z, pos, neg = pairs_case(0, num_pos=num_pairs[0], num_neg=num_pairs[1],
-                             dtype=dtype)
+    z, pos, neg = pairs_case(0, num_samples, num_pos=num_pos,
+                             num_neg=num_neg, dtype=dtype)
     x = z.clone().requires_grad_()
     s_pos, s_neg = pair_scores(x, pos, neg, metric)
     index = torch.cat([pos, neg], 1)
