@@ -210,22 +210,6 @@ def peak_memory(fn: Callable[[], object], device: torch.device) -> int:
     return int(m.bytes)
 
 
-def available_bytes() -> int:
-    r"""MemAvailable of the machine (CPU)."""
-    try:
-        return _status_meminfo('MemAvailable')
-    except (OSError, KeyError):
-        return 1 << 62
-
-
-def _status_meminfo(key: str) -> int:
-    with open('/proc/meminfo') as f:
-        for line in f:
-            if line.startswith(key):
-                return int(line.split()[1]) * 1024
-    raise KeyError(key)
-
-
 def row(benchmark: str, impl: str, size: str, metric: str, value: float,
         unit: str) -> dict:
     return {'benchmark': benchmark, 'impl': impl, 'size': size,

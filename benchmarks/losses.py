@@ -125,7 +125,6 @@ class Case:
 
     def per_anchor(self) -> List[Tuple[torch.Tensor, torch.Tensor]]:
         r"""(positives, negatives) of every anchor, split before timing."""
-        out = []
         pos_count = torch.bincount(self.pos[0].cpu(), minlength=self.B).tolist()
         neg_count = torch.bincount(self.neg[0].cpu(), minlength=self.B).tolist()
         pos = torch.split(self.pos[1], pos_count)

@@ -36,6 +36,10 @@ FAMILIES = {
     'molecules': 'pyg_sip.experiments.real_molecules',
 }
 
+#: The datasets of the result rows, in table order.
+ROW_DATASETS = ('cora', 'citeseer', 'cane-cora/transformer', 'cane-cora/minilm',
+                'shs27k-links', 'deeploc', 'bbbp', 'bace')
+
 #: Seeds whose mean validation metric selects λ from the grid.
 SELECT_SEEDS = 3
 

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from pyg_sip.errors import PygSipError
 from pyg_sip.losses._pairs import (check_inputs, check_positive, masked_mean,
                                    pair_scores, upcast)
-from pyg_sip.losses._segment import segment_count, segment_min, segment_sum
+from pyg_sip.losses._segment import segment_count, segment_min
 from pyg_sip.losses.registry import register_loss
 
 MINING = ('all', 'hard', 'semihard')

@@ -6,6 +6,9 @@ from torch import Tensor
 from torch_geometric.utils import cumsum
 
 
+_SIGNATURE_BITS = 64  # an int64; bit 63 is its sign bit
+
+
 class CSRGraph:
     r"""A graph in compressed sparse row form, built once and shared by the
     samplers.
@@ -44,6 +47,7 @@ class CSRGraph:
         self.col = self.keys - row * self.num_nodes
         self.degree = torch.bincount(row, minlength=self.num_nodes)
         self.rowptr = cumsum(self.degree)
+        self._signature: Optional[Tensor] = None
 
     @property
     def num_edges(self) -> int:
@@ -72,6 +76,49 @@ class CSRGraph:
         query = src * self.num_nodes + dst
         pos = torch.searchsorted(keys, query).clamp_(max=keys.numel() - 1)
         return keys[pos] == query
+
+    def has_edge_filtered(self, src: Tensor, dst: Tensor,
+                          keys: Optional[Tensor] = None,
+                          signature: Optional[Tensor] = None) -> Tensor:
+        r"""Like :meth:`has_edge`, but first rules out most non-edges with
+        the neighbour signatures (:meth:`signature`), so that only the few
+        pairs left are binary-searched.
+
+        Args:
+            signature (torch.Tensor, optional): ``signature()[src]``, if
+                already gathered. (default: :obj:`None`)
+        """
+        if signature is None:
+            signature = self.signature()[src]
+        # an arithmetic shift keeps bit 63 readable: -1 & 1 = 1
+        maybe = ((signature >> (dst & (_SIGNATURE_BITS - 1))) & 1).bool()
+        out = torch.zeros(src.shape, dtype=torch.bool)
+        idx = maybe.view(-1).nonzero().view(-1)
+        if idx.numel() > 0:
+            out.view(-1)[idx] = self.has_edge(src.reshape(-1)[idx],
+                                              dst.reshape(-1)[idx], keys)
+        return out
+
+    def signature(self) -> Tensor:
+        r"""Per node, a 64-bit set of its neighbours' ids modulo 64
+        (:math:`\sigma_i = \bigvee_{j \in \mathcal{N}(i)} 2^{j \bmod 64}`):
+        :math:`j \in \mathcal{N}(i)` implies bit :math:`j \bmod 64` of
+        :math:`\sigma_i`, so a clear bit proves a non-edge without a search.
+        Built once, on first use.
+
+        Shapes:
+            - **output:** :math:`(N)` long
+        """
+        if self._signature is None:
+            row = torch.div(self.keys, self.num_nodes, rounding_mode='floor')
+            key = torch.unique(row * _SIGNATURE_BITS +
+                               (self.col & (_SIGNATURE_BITS - 1)))
+            row = key >> 6
+            bit = torch.ones_like(key) << (key & (_SIGNATURE_BITS - 1))
+            # distinct powers of two: their (wrapping) sum is their union
+            self._signature = torch.zeros(self.num_nodes, dtype=torch.long
+                                          ).index_add_(0, row, bit)
+        return self._signature
 
     def edge_keys_of(self, nodes: Tensor) -> Tensor:
         r"""Returns the sorted keys of all edges out of ``nodes``.

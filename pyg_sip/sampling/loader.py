@@ -187,8 +187,11 @@ class StructureLoader:
         neg = neg.masked_select(neg_mask)
 
         # Deduplicate, anchors first: local id = rank in [anchors, others].
-        values, inverse = torch.unique(torch.cat([anchor, pos, neg]),
-                                       return_inverse=True)
+        ids = torch.cat([anchor, pos, neg])
+        if g.num_nodes < 2**31:  # 32-bit keys sort faster
+            ids = ids.int()
+        values, inverse = torch.unique(ids, return_inverse=True)
+        values = values.long()
         is_anchor = torch.zeros(values.numel(), dtype=torch.bool)
         is_anchor[inverse[:B]] = True
         if int(is_anchor.sum()) != B:

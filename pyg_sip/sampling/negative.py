@@ -44,8 +44,10 @@ class NegativeSampler:
     negatives.
 
     Sampling is vectorised rejection: ``num_rounds`` rounds of i.i.d.
-    proposals from :math:`q`, rejecting the anchor, neighbours (binary search
-    on sorted edge keys) and repeats. Anchors still short afterwards (tiny
+    proposals from :math:`q`, rejecting the anchor, neighbours (a 64-bit
+    neighbour signature per node rules out most non-edges, a binary search
+    on sorted edge keys settles the rest) and repeats (one sort of the
+    proposals). Anchors still short afterwards (tiny
     candidate sets) enumerate :math:`\mathcal{C}(a)` exactly and complete it
     with weighted random keys :math:`-\log(u_j) / w_j`, which continues the
     same successive-sampling law.
@@ -168,8 +170,9 @@ class NegativeSampler:
 
     # The two sampling stages. ###############################################
 
-    def _valid(self, a: Tensor, c: Tensor, keys: Tensor) -> Tensor:
-        valid = (c != a) & ~self.graph.has_edge(a, c, keys)
+    def _valid(self, a: Tensor, c: Tensor, keys: Tensor,
+               signature: Optional[Tensor] = None) -> Tensor:
+        valid = (c != a) & ~self.graph.has_edge_filtered(a, c, keys, signature)
         if self.weight is not None:
             valid &= self.weight[c] > 0
         return valid
@@ -178,25 +181,38 @@ class NegativeSampler:
                 gen: Optional[torch.Generator]) -> None:
         r"""Fills free slots by rejection; a slot keeps a proposal that is a
         valid candidate not already held by its row. ``state`` is
-        ``(anchor, cand, ok, need, keys)``; ``cand`` and ``ok`` are updated."""
+        ``(anchor, cand, ok, need, keys)``; ``cand`` and ``ok`` are updated.
+        After a first round over all slots, only the (few) slots still free
+        are touched."""
         anchor, cand, ok, need, keys = state
         B, k = cand.shape
-        slot_anchor = anchor.view(-1, 1).expand(B, k).reshape(-1)
+        signature = self.graph.signature()[anchor]
+        slot = (need & ~ok).view(-1).nonzero().view(-1)
         for _ in range(self.num_rounds):
-            free = need & ~ok
-            slot = free.view(-1).nonzero().view(-1)
             if slot.numel() == 0:
                 return
-            rows = free.any(1).nonzero().view(-1)
-            a = slot_anchor[slot]
-            c = propose(a, gen)
-            cand.view(-1)[slot] = c
-            new = torch.zeros(B * k, dtype=torch.bool)
-            new[slot] = self._valid(a, c, keys)
-            new = new.view(B, k)
-            if k > 1:  # only rows that drew something can hold a repeat
-                new[rows] = _drop_repeats(cand[rows], ok[rows], new[rows])
-            ok |= new
+            if slot.numel() == B * k:  # every slot: no gathers
+                a = anchor.view(-1, 1).expand(B, k).reshape(-1)
+                c = propose(a, gen)
+                cand.view(-1).copy_(c)
+                sig = signature.view(-1, 1).expand(B, k).reshape(-1)
+                new = self._valid(a, c, keys, sig).view(B, k)
+                ok |= _drop_repeats(cand, ok, new) if k > 1 else new
+            else:
+                row = torch.div(slot, k, rounding_mode='floor')
+                a = anchor[row]
+                c = propose(a, gen)
+                cand.view(-1)[slot] = c
+                valid = self._valid(a, c, keys, signature[row])
+                # only rows that drew something can hold a repeat
+                rows, local = torch.unique_consecutive(row,  # row sorted
+                                                       return_inverse=True)
+                new = torch.zeros(rows.numel(), k, dtype=torch.bool)
+                new[local, slot - row * k] = valid
+                if k > 1:
+                    new = _drop_repeats(cand[rows], ok[rows], new)
+                ok[rows] |= new
+            slot = slot[~ok.view(-1)[slot]]
 
     def _exact(self, state: Tuple[Tensor, ...], enumerate_: Callable,
                gen: Optional[torch.Generator]) -> None:
@@ -267,11 +283,23 @@ def check_policy(policy: str, num_nodes: int, weights: Optional[Tensor] = None,
 def _drop_repeats(cand: Tensor, ok: Tensor, new: Tensor) -> Tensor:
     r"""Un-marks every new entry of ``cand`` [R, k] whose value its row already
     holds (kept, or new in an earlier slot)."""
-    k = cand.size(1)
-    val = torch.where(ok | new, 2 * cand + new.long(), -torch.arange(1, k + 1))
-    val, perm = torch.sort(val, dim=1)  # a kept value precedes a new repeat
-    dup = (val[:, 1:] >= 0) & ((val[:, 1:] >> 1) == (val[:, :-1] >> 1))
-    return new & ~torch.zeros_like(new).scatter_(1, perm[:, 1:], dup)
+    R, k = cand.shape
+    # One flat (radix) sort of 64-bit keys (row, value, is-new) instead of R
+    # small row sorts: held values map to k + 1 + value, free slots to
+    # distinct 1..k, so only held values can repeat, and within a row a kept
+    # value precedes a new repeat (and the first new copy the others).
+    slot = torch.arange(k, 0, -1).expand(R, k)
+    value = torch.where(ok | new, cand + (k + 1), slot)
+    stride = int(cand.max()) + k + 2 if cand.numel() > 0 else 1
+    row = torch.arange(R).view(-1, 1) * stride
+    key = 2 * (row + value) + new.long()
+    if 2 * R * stride < 2**31:  # 32-bit keys sort faster
+        key = key.int()
+    key, perm = torch.sort(key.view(-1), stable=True)
+    dup = (key[1:] >> 1) == (key[:-1] >> 1)
+    repeat = torch.zeros(R * k, dtype=torch.bool)
+    repeat[perm[1:]] = dup
+    return new & ~repeat.view(R, k)
 
 
 def _randbelow(n: Tensor, gen: Optional[torch.Generator]) -> Tensor:

@@ -51,15 +51,34 @@ def test_quick_cora_through_the_cli(tmp_path):
     assert all(0.0 <= r['mean'] <= 1.0 for r in rows)
 
 
-@pytest.mark.slow
-def test_quick_every_dataset(tmp_path):
-    # through benchmarks/real.py, the script the committed results come from
+def _script():
+    """benchmarks/real.py, the script the committed results come from."""
     import importlib.util
     from pathlib import Path
     path = Path(__file__).resolve().parents[2] / 'benchmarks' / 'real.py'
     spec = importlib.util.spec_from_file_location('real_benchmark_script', path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_script_update_replaces_only_the_datasets_run(tmp_path):
+    out = tmp_path / 'real.json'
+    stale = {'dataset': 'citeseer', 'method': 'gcn', 'lambda': None, 'metric': 'accuracy',
+             'mean': -1.0, 'std': 0.0, 'n_seeds': 1, 'seconds': 1.0}
+    other = {**stale, 'dataset': 'bbbp', 'method': 'sipt', 'lambda': 0.1}
+    out.write_text(json.dumps([other, stale]))
+    assert _script().main(['--quick', '--datasets', 'citeseer', '--output', str(out),
+                           '--update']) == 0
+    rows = json.loads(out.read_text())
+    assert rows[-1] == other and stale not in rows
+    _check_rows(rows[:-1], ['citeseer'],
+                {'citeseer': ['no_pretrain', 'lm_only', 'sipt', 'gcn', 'mlp']})
+
+
+@pytest.mark.slow
+def test_quick_every_dataset(tmp_path):
+    script = _script()
     out = tmp_path / 'real.json'
     assert script.main(['--quick', '--output', str(out)]) == 0
     rows = json.loads(out.read_text())
