@@ -193,11 +193,9 @@ def main() -> None:
                             'ms/batch': C.fmt(seconds, 1e3),
                             'Mpairs/s': C.fmt(pairs / seconds, 1e-6)})
         if 'link_neighbor_loader' in times and 'pyg_sip:uniform' in times:
-            ours = summary[[s['impl'] for s in summary].index('pyg_sip:uniform')
-                           - len(summary)]
-            theirs = [s for s in summary[-len(times):]
-                      if s['impl'] == 'link_neighbor_loader'][0]
-            value = float(ours['Mpairs/s']) / float(theirs['Mpairs/s'])
+            def rate(name):
+                return sum(impls[name].pairs) / len(impls[name].pairs) / times[name]
+            value = rate('pyg_sip:uniform') / rate('link_neighbor_loader')
             rows.append(C.row('sampler', 'pyg_sip:uniform', str(N),
                               'speedup_vs_link_neighbor_loader', value, 'x'))
         if args.khop:

@@ -1,5 +1,5 @@
 """StructureLoader: batches of anchors with positives, negatives and payload."""
-from typing import Any, Dict, Iterator, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -186,26 +186,12 @@ class StructureLoader:
                                               generator, batch_nodes)
         neg = neg.masked_select(neg_mask)
 
-        # Deduplicate, anchors first: local id = rank in [anchors, others].
-        ids = torch.cat([anchor, pos, neg])
-        if g.num_nodes < 2**31:  # 32-bit keys sort faster
-            ids = ids.int()
-        values, inverse = torch.unique(ids, return_inverse=True)
-        values = values.long()
-        is_anchor = torch.zeros(values.numel(), dtype=torch.bool)
-        is_anchor[inverse[:B]] = True
-        if int(is_anchor.sum()) != B:
-            raise PygSipError('The anchors of a batch must be distinct')
-        order = torch.cat([inverse[:B], (~is_anchor).nonzero().view(-1)])
-        local = torch.empty_like(order)
-        local[order] = torch.arange(order.numel())
-        local = local[inverse]
+        n_id, local = relabel(anchor, torch.cat([pos, neg]), g.num_nodes)
         row = torch.arange(B).view(-1, 1)
         pos_index = torch.stack([row.expand_as(pos_mask).masked_select(pos_mask),
-                                 local[B:B + pos.numel()]])
+                                 local[:pos.numel()]])
         neg_index = torch.stack([row.expand_as(neg_mask).masked_select(neg_mask),
-                                 local[B + pos.numel():]])
-        n_id = values[order]
+                                 local[pos.numel():]])
         num_seeds = n_id.numel()
 
         edge_index = None
@@ -249,6 +235,49 @@ class _EpochBatches:
             _mix(self.loader.seed, self.epoch, index + 1))
         return self.loader.sample(self.anchors[index * size:(index + 1) * size],
                                   gen)
+
+
+def relabel(anchor: Tensor, other: Tensor, num_nodes: int) -> Tuple[Tensor, Tensor]:
+    r"""Deduplicates the nodes of a batch, anchors first: returns ``(n_id,
+    local)`` with ``n_id = [anchor, sorted distinct other nodes]`` and
+    ``n_id[local] = other``.
+
+    A node bitmap over the graph (:math:`O(N + M)`) replaces sorting the
+    :math:`M` ids when the graph has at most as many nodes as the batch
+    has ids.
+
+    Raises:
+        PygSipError: If the anchors are not distinct.
+
+    Shapes:
+        - **input:** anchor :math:`(B)`, other :math:`(M)`
+        - **output:** n_id :math:`(U)`, local :math:`(M)`
+    """
+    B = anchor.numel()
+    if num_nodes <= B + other.numel():
+        mark = torch.zeros(num_nodes, dtype=torch.bool)
+        mark[other] = True
+        mark[anchor] = False
+        n_id = torch.cat([anchor, mark.nonzero().view(-1)])
+        lut = torch.empty(num_nodes, dtype=torch.long)
+        lut[n_id] = torch.arange(n_id.numel())
+        if not torch.equal(lut[anchor], torch.arange(B)):
+            raise PygSipError('The anchors of a batch must be distinct')
+        return n_id, lut[other]
+    ids = torch.cat([anchor, other])
+    if num_nodes < 2**31:  # 32-bit keys sort faster
+        ids = ids.int()
+    values, inverse = torch.unique(ids, return_inverse=True)
+    values = values.long()
+    is_anchor = torch.zeros(values.numel(), dtype=torch.bool)
+    is_anchor[inverse[:B]] = True
+    if int(is_anchor.sum()) != B:
+        raise PygSipError('The anchors of a batch must be distinct')
+    # local id = rank in [anchors, others]
+    order = torch.cat([inverse[:B], (~is_anchor).nonzero().view(-1)])
+    local = torch.empty_like(order)
+    local[order] = torch.arange(order.numel())
+    return values[order], local[inverse[B:]]
 
 
 def _mix(*values: int) -> int:

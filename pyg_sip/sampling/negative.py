@@ -133,11 +133,13 @@ class NegativeSampler:
         return self.group_members[start + _randbelow(size, gen)]
 
     def _propose_hard(self, a: Tensor, gen: Optional[torch.Generator]) -> Tensor:
-        g = self.graph  # every anchor here has degree >= 1
-        u = g.col[g.rowptr[a] + _randbelow(g.degree[a], gen)]
-        deg_u = g.degree[u]
-        pos = torch.where(deg_u > 0, g.rowptr[u] + _randbelow(deg_u, gen), 0)
-        return torch.where(deg_u > 0, g.col[pos.clamp_(max=g.num_edges - 1)], a)
+        g = self.graph  # an anchor without neighbours proposes itself (invalid)
+        last = max(g.num_edges - 1, 0)
+        deg_a = g.degree[a]
+        u = g.col[(g.rowptr[a] + _randbelow(deg_a, gen)).clamp_(max=last)]
+        deg_u = torch.where(deg_a > 0, g.degree[u], 0)
+        pos = (g.rowptr[u] + _randbelow(deg_u, gen)).clamp_(max=last)
+        return torch.where(deg_u > 0, g.col[pos], a)
 
     def _propose_in_batch(self, a: Tensor, gen: Optional[torch.Generator],
                           universe: Tensor) -> Tensor:
@@ -188,15 +190,19 @@ class NegativeSampler:
         B, k = cand.shape
         signature = self.graph.signature()[anchor]
         slot = (need & ~ok).view(-1).nonzero().view(-1)
+        # Nothing held yet: the first round draws for every slot, needed or
+        # not (no gathers), and keeps the needed ones.
+        fresh = slot.numel() > 0 and not bool(ok.any())
         for _ in range(self.num_rounds):
             if slot.numel() == 0:
                 return
-            if slot.numel() == B * k:  # every slot: no gathers
+            if fresh:
+                fresh = False
                 a = anchor.view(-1, 1).expand(B, k).reshape(-1)
                 c = propose(a, gen)
                 cand.view(-1).copy_(c)
                 sig = signature.view(-1, 1).expand(B, k).reshape(-1)
-                new = self._valid(a, c, keys, sig).view(B, k)
+                new = self._valid(a, c, keys, sig).view(B, k) & need
                 ok |= _drop_repeats(cand, ok, new) if k > 1 else new
             else:
                 row = torch.div(slot, k, rounding_mode='floor')

@@ -212,3 +212,34 @@ def test_argument_errors_and_repr():
     assert repr(loader) == (
         "StructureLoader(num_anchors=70, batch_size=4, num_positives=1, "
         "num_negatives=2, negative_sampling='degree', num_neighbors=[3])")
+
+
+@pytest.mark.parametrize('num_nodes', [30, 10_000])  # node bitmap / sort path
+def test_relabel_brute_force(num_nodes):
+    from pyg_sip.sampling.loader import relabel
+    gen = torch.Generator().manual_seed(num_nodes)
+    for _ in range(5):
+        anchor = torch.randperm(num_nodes, generator=gen)[:7]
+        other = torch.cat([torch.randint(num_nodes, (50,), generator=gen), anchor[:3]])
+        n_id, local = relabel(anchor, other, num_nodes)
+        expected = anchor.tolist() + sorted(set(other.tolist()) - set(anchor.tolist()))
+        assert n_id.tolist() == expected
+        assert local.tolist() == [expected.index(o) for o in other.tolist()]
+        with pytest.raises(PygSipError, match='distinct'):
+            relabel(torch.cat([anchor, anchor[:1]]), other, num_nodes)
+
+
+@pytest.mark.parametrize('policy', ['uniform', 'hard', 'degree'])
+def test_anchors_without_neighbours_get_no_pairs(policy):
+    # nodes 6..9 isolated, the last node among them (edge of the CSR arrays)
+    edge_index = torch.tensor([[0, 1, 1, 2, 3, 4, 4, 5], [1, 0, 2, 1, 4, 3, 5, 4]])
+    loader = StructureLoader(Data(edge_index=edge_index, num_nodes=10), batch_size=10,
+                             num_positives=1, num_negatives=3, negative_sampling=policy,
+                             seed=0)
+    edges = set(map(tuple, edge_index.t().tolist()))
+    for batch in loader:
+        anchors = batch.n_id[batch.neg_index[0]].tolist()
+        negs = batch.n_id[batch.neg_index[1]].tolist()
+        assert not {6, 7, 8, 9} & set(anchors)
+        assert all(a != b and (a, b) not in edges for a, b in zip(anchors, negs))
+        assert len(set(zip(anchors, negs))) == len(negs)
