@@ -21,7 +21,7 @@ reuses freed blocks up to 32 MiB (its steady state in a training loop).
 
 Rows: every benchmark writes ``{"benchmark", "impl", "size", "metric",
 "value", "unit"}`` rows, printed and written with
-:func:`pyg_sip.experiments.results.format_table` / ``write_rows``.
+:func:`pyg_sip.pipeline.results.format_table` / ``write_rows``.
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
-from pyg_sip.experiments.results import format_table, write_rows
+from pyg_sip.pipeline.results import format_table, write_rows
 
 MIB = float(1 << 20)
 

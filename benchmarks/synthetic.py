@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from pyg_sip.experiments import synthetic
-from pyg_sip.experiments.results import format_table, write_rows
+from pyg_sip.pipeline.results import format_table, write_rows
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 

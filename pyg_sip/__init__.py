@@ -9,6 +9,8 @@ from pyg_sip.train import Trainer
 import pyg_sip.nn  # noqa: F401
 import pyg_sip.eval  # noqa: F401
 import pyg_sip.datasets  # noqa: F401
+from pyg_sip import pipeline
+from pyg_sip.pipeline import PretrainConfig, build_encoder, pretrain
 
 __version__ = '0.1.0'
 
@@ -24,5 +26,9 @@ __all__ = [
     'losses',
     'SIPObjective',
     'Trainer',
+    'pipeline',
+    'PretrainConfig',
+    'build_encoder',
+    'pretrain',
     '__version__',
 ]

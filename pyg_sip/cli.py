@@ -17,7 +17,7 @@ def _add_output(parser: argparse.ArgumentParser) -> None:
 
 
 def _emit(rows: list[dict], output: Optional[Path]) -> None:
-    from pyg_sip.experiments.results import format_table, write_rows
+    from pyg_sip.pipeline.results import format_table, write_rows
     print(format_table(rows))
     if output is not None:
         print(f'wrote {len(rows)} rows to {write_rows(rows, output)}')
@@ -25,7 +25,7 @@ def _emit(rows: list[dict], output: Optional[Path]) -> None:
 
 def _config(args: argparse.Namespace):
     """The run configuration: ``--config`` file, then explicit flags on top."""
-    from pyg_sip.experiments.pipeline import PretrainConfig
+    from pyg_sip.pipeline import PretrainConfig
     config = (PretrainConfig.from_json(args.config) if getattr(args, 'config', None)
               else PretrainConfig())
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(PretrainConfig)
@@ -59,7 +59,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from pyg_sip.experiments.demo import DEMO_CONFIG, run_demo
+    from pyg_sip.pipeline.demo import DEMO_CONFIG, run_demo
     config = DEMO_CONFIG
     if args.steps is not None:
         config = dataclasses.replace(config, steps=args.steps)
@@ -72,7 +72,7 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     import torch
 
     from pyg_sip.data import load_graph
-    from pyg_sip.experiments.pipeline import pretrain
+    from pyg_sip.pipeline import pretrain
     graph = load_graph(args.graph)
     config = _config(args)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -88,7 +88,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     from pyg_sip.data import load_graph
     from pyg_sip.eval import embed, graph_alignment, knn_probe, label_smoothness
-    from pyg_sip.experiments.pipeline import PretrainConfig, build_encoder
+    from pyg_sip.pipeline import PretrainConfig, build_encoder
     graph = load_graph(args.graph)
     run = args.checkpoint
     config = PretrainConfig.from_json(run / 'config.json')

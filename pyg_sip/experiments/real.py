@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     import torch
 
     from pyg_sip.errors import PygSipError
-    from pyg_sip.experiments.results import aggregate
+    from pyg_sip.pipeline.results import aggregate
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     if args.seeds is not None and args.seeds < 1:
@@ -118,9 +118,9 @@ def sweep(evaluate: Callable[[Optional[float], int], Dict[str, dict]],
     of ``grid`` runs the first :data:`SELECT_SEEDS` seeds, the λ with the best
     mean validation metric is chosen per task, and it runs the remaining
     seeds. Returns run records for
-    :func:`~pyg_sip.experiments.results.aggregate`.
+    :func:`~pyg_sip.pipeline.results.aggregate`.
     """
-    from pyg_sip.experiments.pipeline import method_name
+    from pyg_sip.pipeline import method_name
     cache: dict = {}
 
     def get(lam: Optional[float], seed: int) -> tuple:

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from pyg_sip.experiments.pipeline import PretrainConfig, build_encoder, pretrain
+from pyg_sip.pipeline import PretrainConfig, build_encoder, pretrain
 from pyg_sip.experiments.real import log, num_seeds, sweep
 
 NAMES = {'cora': 'Cora', 'citeseer': 'CiteSeer'}

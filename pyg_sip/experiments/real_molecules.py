@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from pyg_sip.experiments.pipeline import PretrainConfig, build_encoder, pretrain
+from pyg_sip.pipeline import PretrainConfig, build_encoder, pretrain
 from pyg_sip.experiments.real import num_seeds, sweep
 
 CONFIG = PretrainConfig(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from pyg_sip.experiments.pipeline import PretrainConfig, build_encoder, pretrain
+from pyg_sip.pipeline import PretrainConfig, build_encoder, pretrain
 from pyg_sip.experiments.real import num_seeds, split_labelled, sweep
 from pyg_sip.experiments.real_citations import CONFIG as HEAD_CONFIG
 from pyg_sip.experiments.real_citations import PROBE_WEIGHT_DECAYS

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.experiments.demo import DEMO_CONFIG
-from pyg_sip.experiments.pipeline import PretrainConfig, method_name
-from pyg_sip.experiments.results import aggregate, mean_std
+from pyg_sip.pipeline.demo import DEMO_CONFIG
+from pyg_sip.pipeline import PretrainConfig, method_name
+from pyg_sip.pipeline.results import aggregate, mean_std
 
 #: Edge-noise levels of the cliques experiment.
 NOISE_LEVELS = (0.0, 0.05, 0.10, 0.15, 0.50)
@@ -127,7 +127,7 @@ def run_job(job: Job) -> tuple[list[dict], float]:
     import torch
 
     from pyg_sip.eval import embed, knn_probe
-    from pyg_sip.experiments.pipeline import pretrain
+    from pyg_sip.pipeline import pretrain
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from pyg_sip.cli import main
-from pyg_sip.experiments.demo import DEMO_CONFIG, run_demo
+from pyg_sip.pipeline.demo import DEMO_CONFIG, run_demo
 
 KEYS = {'dataset', 'method', 'lambda', 'metric', 'mean', 'std', 'n_seeds', 'seconds'}
 

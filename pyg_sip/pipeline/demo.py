@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pyg_sip.experiments.pipeline import PretrainConfig
-from pyg_sip.experiments.results import aggregate
+from pyg_sip.pipeline.config import PretrainConfig
+from pyg_sip.pipeline.results import aggregate
 
 #: A 2-layer, 32-d transformer (4 heads, mean pooling, no dropout) trained
 #: 200 steps with the paper's margin loss (Euclidean, unnormalised, negative
