@@ -96,7 +96,8 @@ def test_structure_loss_validation():
     with pytest.raises(PygSipError, match='only apply to a structure loss '
                        'given by name'):
         SIPObjective(MultiSimilarityLoss(), alpha=3.0)
-    with pytest.raises(PygSipError, match="'lm_loss' must be a scalar"):
+    with pytest.raises(PygSipError, match="'sample_loss' must be a "
+                       "floating-point scalar"):
         SIPObjective()(make_z(), POS, NEG, lm_loss=torch.ones(2))
 
 
@@ -136,3 +137,81 @@ def test_half_precision_lm_loss(device):
                            lm_loss=torch.tensor(2.0, device=device).half())
     assert out['loss'].dtype == torch.float32
     assert float(out['loss'].detach()) == pytest.approx(2.5, rel=1e-3)
+
+
+def dense_contrastive_reference(z, pos, neg, pos_margin=0.0, neg_margin=2.0):
+    """Margin contrastive loss from the dense float64 distance matrix."""
+    dist = torch.cdist(z.detach().double(), z.detach().double())
+    d_pos, d_neg = dist[pos[0], pos[1]], dist[neg[0], neg[1]]
+    total = ((d_pos - pos_margin).clamp(min=0).sum() +
+             (neg_margin - d_neg).clamp(min=0).sum())
+    return total / (d_pos.numel() + d_neg.numel())
+
+
+@pytest.mark.parametrize('lam', [0.0, 0.3, 1.0])
+def test_float64_kept_against_dense_reference(lam):
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(12, 5, generator=gen, dtype=torch.float64,
+                    requires_grad=True)
+    pos = torch.randint(0, 12, (2, 20), generator=gen)
+    neg = torch.randint(0, 12, (2, 30), generator=gen)
+    # 1 + 1e-12 is exactly 1 in float32: only a float64 sum keeps it.
+    sample = torch.tensor(1.0 + 1e-12, dtype=torch.float64)
+    out = contrastive(lam)(z, pos, neg, sample_loss=sample)
+    for key in ('loss', 'sample_loss', 'lm_loss', 'structure_loss'):
+        assert out[key].dtype == torch.float64, key
+    structure = dense_contrastive_reference(z, pos, neg) if lam > 0 else 0.0
+    expected = (1 - lam) * sample + lam * structure
+    torch.testing.assert_close(out['loss'].detach(), torch.as_tensor(
+        expected, dtype=torch.float64), rtol=1e-14, atol=1e-15)
+    if lam < 1:
+        assert float(out['loss'].detach()) != (1 - lam) + lam * float(structure)
+    assert float(out['sample_loss']) == 1.0 + 1e-12
+    if lam > 0:
+        out['loss'].backward()
+        assert z.grad.dtype == torch.float64
+
+
+def test_float64_embeddings_with_float32_sample_loss():
+    z = make_z().double()
+    out = contrastive(0.5)(z, POS, NEG, sample_loss=torch.tensor(2.0))
+    assert out['loss'].dtype == torch.float64
+    assert float(out['loss'].detach()) == 2.5
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_low_precision_accumulates_in_float32(dtype):
+    z = make_z().to(dtype)
+    out = contrastive(0.5)(z, POS, NEG, sample_loss=torch.tensor(2.0, dtype=dtype))
+    for key in ('loss', 'sample_loss', 'structure_loss'):
+        assert out[key].dtype == torch.float32, key
+    assert float(out['loss'].detach()) == pytest.approx(2.5, rel=1e-2)
+
+
+def test_sample_loss_name_and_lm_loss_alias():
+    objective = contrastive(0.25)
+    by_name = objective(make_z(), POS, NEG, sample_loss=torch.tensor(2.0))
+    by_alias = objective(make_z(), POS, NEG, lm_loss=torch.tensor(2.0))
+    positional = objective(make_z(), POS, NEG, torch.tensor(2.0))
+    for out in (by_name, by_alias, positional):
+        assert set(out) == {'loss', 'sample_loss', 'lm_loss', 'structure_loss'}
+        assert float(out['loss'].detach()) == pytest.approx(0.75 * 2.0 + 0.25 * 3.0)
+        assert float(out['sample_loss']) == float(out['lm_loss']) == 2.0
+    with pytest.raises(PygSipError, match="'sample_loss' or its alias "
+                       "'lm_loss', not both"):
+        objective(make_z(), POS, NEG, sample_loss=torch.tensor(1.0),
+                  lm_loss=torch.tensor(1.0))
+
+
+@pytest.mark.parametrize('bad', [2.0, torch.tensor(2), torch.ones(1, 2),
+                                 torch.tensor([])])
+def test_sample_loss_validation(bad):
+    with pytest.raises(PygSipError, match="'sample_loss' must be a "
+                       "floating-point scalar tensor or None"):
+        contrastive(0.5)(make_z(), POS, NEG, sample_loss=bad)
+
+
+@pytest.mark.parametrize('bad', [[[0.0, 1.0]], torch.ones(3, 2, dtype=torch.long)])
+def test_embeddings_must_be_floating(bad):
+    with pytest.raises(PygSipError, match="'z' must be a floating-point"):
+        SIPObjective(lam=0.0)(bad, POS, NEG)

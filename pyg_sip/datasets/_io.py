@@ -5,9 +5,10 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -34,24 +35,69 @@ def file_error(path: PathLike, lineno: int, message: str) -> PygSipError:
     return PygSipError(f"'{path}', line {lineno}: {message}")
 
 
+_GZIP_MAGIC = b'\x1f\x8b'
+
+
+def _is_gzip(path: Path) -> bool:
+    """By the first two bytes, so a compressed file without ``.gz`` (or a
+    ``.gz`` that is not compressed) is read for what it is."""
+    with open(path, 'rb') as f:
+        magic = f.read(2)
+    if path.suffix == '.gz' and magic != _GZIP_MAGIC:
+        raise PygSipError(f"'{path}' is named .gz but is not a gzip file")
+    return magic == _GZIP_MAGIC
+
+
 def iter_lines(path: PathLike) -> Iterator[Tuple[int, str]]:
     """Yields ``(line number, line)`` (1-based, line break removed) of a plain
-    or ``.gz`` UTF-8 text file. Raises :class:`PygSipError` for a missing
-    file, an empty (or all-blank) file and bytes that are not UTF-8."""
+    or gzip-compressed UTF-8 text file. Raises :class:`PygSipError` naming
+    the file (and line) for a missing file, a fake or truncated ``.gz``, an
+    empty (or all-blank) file, bytes that are not UTF-8 and NUL bytes."""
     path = existing_file(path)
-    opener = gzip.open if path.suffix == '.gz' else open
-    blank = True
+    opener = gzip.open if _is_gzip(path) else open
+    blank, lineno = True, 0
     with opener(path, 'rb') as f:  # decoded line by line, so errors know their line
-        for lineno, raw in enumerate(f, 1):
+        lines = iter(f)
+        while True:
+            try:
+                raw = next(lines)
+            except StopIteration:
+                break
+            except (OSError, EOFError, zlib.error) as e:  # truncated or corrupt gzip data
+                raise file_error(path, lineno + 1, f'corrupt or truncated gzip data ({e})'
+                                 ) from None
+            lineno += 1
             try:
                 line = raw.decode('utf-8-sig' if lineno == 1 else 'utf-8')
             except UnicodeDecodeError as e:
-                raise file_error(path, lineno, f'not UTF-8 text ({e.reason})') from None
+                raise file_error(path, lineno, f'not UTF-8 text ({e.reason} at byte '
+                                 f'{e.start})') from None
+            if '\x00' in line:
+                raise file_error(path, lineno, 'NUL byte in a text file (a binary file?)')
             line = line.rstrip('\r\n')
             blank = blank and not line.strip()
             yield lineno, line
     if blank:
         raise PygSipError(f"'{path}' is empty")
+
+
+def parse_int(text: str) -> Optional[int]:
+    """``text`` as an integer, or :obj:`None` when it is not one. Only ASCII
+    digits count (``str.isdigit()`` accepts ``'²'``, which :func:`int`
+    rejects, and :func:`int` accepts ``'١'``)."""
+    text = text.strip()
+    digits = text[1:] if text[:1] in '+-' else text
+    return int(text) if digits.isascii() and digits.isdecimal() else None
+
+
+def _non_ascii_row(col: np.ndarray) -> Optional[int]:
+    """The first row of a string column holding a non-ASCII character
+    (vectorised: encoding the column fails only when one does)."""
+    try:
+        col.astype(np.bytes_)
+        return None
+    except UnicodeEncodeError:
+        return next(i for i, v in enumerate(col.tolist()) if not v.isascii())
 
 
 @dataclass
@@ -81,15 +127,35 @@ class Table:
         return self.columns[self.index(key) if isinstance(key, str) else key]
 
     def numbers(self, key: Union[int, str], what: str = 'number') -> np.ndarray:
-        """The column parsed as ``float64``; names the first row that is not
-        a number."""
-        col = self.column(key)
-        try:
-            return col.astype(np.float64)
-        except ValueError:
-            bad = next(i for i, v in enumerate(col) if not _is_float(v))
-            raise file_error(self.path, int(self.lineno[bad]),
-                             f"expected a {what}, found '{col[bad]}'") from None
+        """The column parsed as finite ``float64``; names the first row that
+        is not an ASCII number."""
+        col = np.char.strip(self.column(key))
+        bad = _non_ascii_row(col)
+        if bad is None:
+            try:
+                out = col.astype(np.float64)
+                finite = np.isfinite(out)
+                if finite.all():
+                    return out
+                bad = int(np.flatnonzero(~finite)[0])
+            except ValueError:
+                bad = next(i for i, v in enumerate(col.tolist()) if not _is_float(v))
+        raise file_error(self.path, int(self.lineno[bad]),
+                         f"expected a {what}, found '{col[bad]}'")
+
+    def integers(self, key: Union[int, str], what: str = 'integer') -> np.ndarray:
+        """The column parsed as ``int64`` (ASCII digits only); names the
+        first row that is not an integer."""
+        col = np.char.strip(self.column(key))
+        bad = _non_ascii_row(col)
+        if bad is None:
+            try:
+                return col.astype(np.int64)
+            except (ValueError, OverflowError):
+                pass
+        bad = next(i for i, v in enumerate(col.tolist()) if parse_int(v) is None)
+        raise file_error(self.path, int(self.lineno[bad]),
+                         f"expected an {what}, found '{col[bad]}'")
 
     def error(self, row: int, message: str) -> PygSipError:
         return file_error(self.path, int(self.lineno[row]), message)
@@ -104,16 +170,20 @@ def _is_float(value: str) -> bool:
 
 
 def read_table(path: PathLike, num_fields: Optional[int] = None, *,
-               sep: Optional[str] = '\t', header: bool = False,
-               comment: Optional[str] = None) -> Table:
+               max_fields: Optional[int] = None, sep: Optional[str] = '\t',
+               header: bool = False, comment: Optional[str] = None) -> Table:
     r"""Reads a delimited text file; blank lines (and lines starting with
-    ``comment``) are skipped.
+    ``comment``) are skipped. Every row is checked on its own: the column
+    count is never inferred from the first row.
 
     Args:
         path (str or Path): The file (plain or ``.gz``).
         num_fields (int, optional): Fields every row needs; a shorter row
-            raises :class:`PygSipError` naming its line. Extra fields are
-            ignored. (default: the header's length, else the first row's)
+            raises :class:`PygSipError` naming its line. (default: with a
+            header, its length)
+        max_fields (int, optional): Most fields a row may have; a longer row
+            raises (e.g. a tab inside a text). Missing optional fields read
+            as ``''``. (default: ``num_fields``)
         sep (str, optional): The delimiter, :obj:`None` for any whitespace.
             (default: :obj:`"\t"`)
         header (bool, optional): Whether the first row names the columns.
@@ -121,21 +191,28 @@ def read_table(path: PathLike, num_fields: Optional[int] = None, *,
         comment (str, optional): Prefix of lines to skip. (default: :obj:`None`)
     """
     path = existing_file(path)
+    if num_fields is None and not header:
+        raise PygSipError('read_table needs num_fields or a header')
     names, rows, linenos = None, [], []
+    how = 'a tab' if sep == '\t' else repr(sep or 'spaces')
     for lineno, line in iter_lines(path):
         if not line.strip() or (comment is not None and line.startswith(comment)):
             continue
         fields = line.split(sep)
         if names is None and header:
             names = [f.strip() for f in fields]
-            num_fields = num_fields or len(names)
+            if len(set(names)) != len(names):
+                raise file_error(path, lineno, f'repeated column name in header {names}')
+            num_fields = max_fields = len(names)
             continue
-        num_fields = num_fields or len(fields)
+        high = max_fields or num_fields
         if len(fields) < num_fields:
-            raise file_error(path, lineno, f'expected {num_fields} fields separated by '
-                             f"{'a tab' if sep == chr(9) else repr(sep or 'spaces')}, "
+            raise file_error(path, lineno, f'expected {num_fields} fields separated by {how}, '
                              f'found {len(fields)} (truncated line?)')
-        rows.append(fields[:num_fields])
+        if len(fields) > high:
+            raise file_error(path, lineno, f'expected {high} fields separated by {how}, found '
+                             f'{len(fields)} ({how} inside a field?)')
+        rows.append(fields + [''] * (high - len(fields)))
         linenos.append(lineno)
     if not rows:
         raise PygSipError(f"'{path}' has no data rows")
@@ -167,6 +244,30 @@ def index_of(ids: np.ndarray, query: np.ndarray) -> Tuple[np.ndarray, np.ndarray
     ids_sorted = ids[order]
     pos = np.searchsorted(ids_sorted, query).clip(max=len(ids) - 1)
     return order[pos].astype(np.int64), ids_sorted[pos] == query
+
+
+def resolve_pairs(ids: np.ndarray, a: np.ndarray, b: np.ndarray, report: 'LoadReport',
+                  reason: str, where: Callable[[int], str]
+                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Node indices ``(src, dst)`` of the id pairs ``(a, b)`` that name two
+    known ``ids``, and the mask of those pairs. The others are counted in
+    ``report`` under ``reason``, the first one named with ``where(row)``."""
+    src, found_a = index_of(ids, a)
+    dst, found_b = index_of(ids, b)
+    found = found_a & found_b
+    if not found.all():
+        i = int(np.flatnonzero(~found)[0])
+        report.drop(reason, int((~found).sum()),
+                    f"'{a[i] if not found_a[i] else b[i]}' at {where(i)}")
+    return src[found], dst[found], found
+
+
+def check_unique(ids: Sequence, linenos: Sequence[int], path: PathLike, what: str) -> None:
+    """Raises :class:`PygSipError` naming both lines of the first repeated id."""
+    dup = first_duplicate(np.asarray(ids))
+    if dup is not None:
+        raise PygSipError(f"{what} '{ids[dup[1]]}' appears twice: '{path}', lines "
+                          f'{linenos[dup[0]]} and {linenos[dup[1]]}')
 
 
 def first_duplicate(values: np.ndarray) -> Optional[Tuple[int, int]]:
@@ -206,6 +307,12 @@ class LoadReport:
 
     def count(self, name: str, value: int) -> None:
         self.counts[name] = int(value)
+
+    def to_dict(self) -> dict:
+        """The report as plain data: ``source``, ``counts``, ``dropped`` and
+        ``examples`` (JSON-serialisable)."""
+        return {'source': self.source, 'counts': dict(self.counts),
+                'dropped': dict(self.dropped), 'examples': dict(self.examples)}
 
     def log(self) -> 'LoadReport':
         """Logs :meth:`describe` (a warning when something was dropped)."""

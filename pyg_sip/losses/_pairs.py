@@ -27,13 +27,14 @@ CPU too.
 """
 import os
 import warnings
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from pyg_sip.errors import PygSipError
+from pyg_sip.losses.negatives import InBatchNegatives, _check_range
 
 # Pairs per block = _BLOCK_ELEMENTS[device] // d: small blocks stay in the
 # CPU cache; on GPUs, blocks are big enough that launch overhead vanishes.
@@ -51,10 +52,13 @@ def _is_compiling() -> bool:
     return torch.compiler.is_compiling()
 
 
-def check_inputs(z: Tensor, pos_index: Tensor, neg_index: Tensor,
+def check_inputs(z: Tensor, pos_index: Tensor,
+                 neg_index: Union[Tensor, InBatchNegatives, None],
                  validate: Optional[bool] = None) -> None:
-    r"""Checks ``z`` [N, d] and the pair lists [2, P] / [2, Q] and raises
-    :class:`~pyg_sip.errors.PygSipError` on misuse.
+    r"""Checks ``z`` [N, d] and the pair lists [2, P] / [2, Q] (or
+    :class:`~pyg_sip.losses.InBatchNegatives` / :obj:`None` for
+    ``neg_index``) and raises :class:`~pyg_sip.errors.PygSipError` on
+    misuse.
 
     Shape, dtype and device checks are free. The range check
     (:math:`0 \le \text{index} < N`) reads the indices and therefore
@@ -69,9 +73,18 @@ def check_inputs(z: Tensor, pos_index: Tensor, neg_index: Tensor,
     if not z.is_floating_point():
         raise PygSipError(f"'z' must be a floating point tensor "
                           f"(got dtype {z.dtype})")
-    for name, index in (('pos_index', pos_index), ('neg_index', neg_index)):
+    pairs = [('pos_index', pos_index)]
+    if neg_index is None or isinstance(neg_index, InBatchNegatives):
+        if not isinstance(pos_index, Tensor):
+            raise PygSipError(f"'pos_index' must be a tensor "
+                              f"(got {type(pos_index).__name__})")
+    else:
+        pairs.append(('neg_index', neg_index))
+    for name, index in pairs:
         if not isinstance(index, Tensor):
-            raise PygSipError(f"'{name}' must be a tensor "
+            extra = (', InBatchNegatives or None' if name == 'neg_index'
+                     else '')
+            raise PygSipError(f"'{name}' must be a tensor{extra} "
                               f"(got {type(index).__name__})")
         if index.dtype != torch.long:
             raise PygSipError(f"'{name}' must have dtype torch.long "
@@ -82,17 +95,28 @@ def check_inputs(z: Tensor, pos_index: Tensor, neg_index: Tensor,
         if index.device != z.device:
             raise PygSipError(f"'{name}' is on {index.device} but 'z' is on "
                               f"{z.device}")
-        check = validate
-        if check is None:
-            check = index.device.type == 'cpu' and not _is_compiling()
+    check = validate
+    if check is None:
+        check = pos_index.device.type == 'cpu' and not _is_compiling()
+    for name, index in pairs:
         if check and index.numel() > 0:
-            bad = (index < 0) | (index >= z.size(0))
-            if bool(bad.any()):
-                col = int(bad.any(dim=0).nonzero()[0])
-                raise PygSipError(
-                    f"'{name}' column {col} holds pair "
-                    f"{tuple(index[:, col].tolist())}, out of range for "
-                    f"'z' with {z.size(0)} samples")
+            _check_range(name, index, z.size(0))
+    if isinstance(neg_index, InBatchNegatives):
+        neg_index.check(z, pos_index, check)
+
+
+def nan_unless_finite(loss: Tensor, *scores: Tensor) -> Tensor:
+    r"""``loss``, or NaN where any of ``scores`` holds a non-finite value:
+    a NaN or infinite embedding that a loss reads must never vanish into a
+    finite loss (mining and masks would otherwise drop it), so that a
+    training loop's non-finite guard fires. No host synchronisation."""
+    finite = None
+    for t in scores:
+        ok = torch.isfinite(t).all()
+        finite = ok if finite is None else finite & ok
+    if finite is None:
+        return loss
+    return torch.where(finite, loss, float('nan'))
 
 
 def upcast(z: Tensor) -> Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -19,43 +19,76 @@ from pyg_sip.sampling import StructureLoader
 from pyg_sip.train import Trainer
 
 
-def build_encoder(graph: SampleGraph, config: PretrainConfig) -> nn.Module:
-    """The encoder that ``config`` names, sized for ``graph``'s payload."""
-    kind = config.encoder
-    if kind == 'auto':
-        kind = {'tokens': 'sequence', 'x': 'mlp', 'molecules': 'molecule'}.get(
-            graph.payload_kind)
-        if kind is None:
-            raise PygSipError('the graph has no per-sample payload (x, tokens or molecules) '
-                              'to encode')
-    c = config
+#: The payload each encoder reads.
+_PAYLOAD = {'sequence': 'tokens', 'hf': 'tokens', 'mlp': 'x', 'gnn': 'x',
+            'molecule': 'molecules'}
+_AUTO = {'tokens': 'sequence', 'x': 'mlp', 'molecules': 'molecule'}
+
+
+def encoder_spec(graph: SampleGraph, config: PretrainConfig) -> dict[str, Any]:
+    r"""What the encoder that ``config`` names needs to know about the data
+    (the encoder kind, and the vocabulary or the feature width), as a
+    JSON-serialisable dict: with it, :func:`build_encoder` rebuilds the same
+    encoder without the graph (a run folder's ``encoder.json``)."""
+    payload = graph.payload_kind
+    kind = _AUTO.get(payload) if config.encoder == 'auto' else config.encoder
+    if kind is None:
+        raise PygSipError('the graph has no per-sample payload (x, tokens or molecules) '
+                          'to encode')
+    if payload != _PAYLOAD[kind]:
+        raise PygSipError(f"encoder '{kind}' reads per-sample {_PAYLOAD[kind]}, but the graph "
+                          f'holds {payload}')
+    spec: dict[str, Any] = {'encoder': kind, 'payload': payload}
+    if payload == 'tokens':
+        spec.update(vocab_size=int(graph.vocab_size), pad_id=int(graph.pad_id))
+    elif payload == 'x':
+        spec['in_channels'] = int(graph.x.size(1))
+    return spec
+
+
+def build_encoder(graph: SampleGraph | dict[str, Any], config: PretrainConfig) -> nn.Module:
+    """The encoder that ``config`` names, sized for ``graph``'s payload (or
+    for an :func:`encoder_spec` dict)."""
+    spec = graph if isinstance(graph, dict) else encoder_spec(graph, config)
+    kind, c = spec.get('encoder'), config
     if kind == 'sequence':
-        return SequenceEncoder(graph.vocab_size, hidden_channels=c.hidden_channels,
+        return SequenceEncoder(spec['vocab_size'], hidden_channels=c.hidden_channels,
                                num_layers=c.num_layers, num_heads=c.num_heads,
                                max_length=c.max_length, dropout=c.dropout, pooling=c.pooling,
-                               out_channels=c.out_channels, pad_id=graph.pad_id,
+                               out_channels=c.out_channels, pad_id=spec['pad_id'],
                                mask_rate=c.mask_rate, mlm=c.mask_rate > 0)
     if kind == 'mlp':
-        return MLPEncoder(graph.x.size(1), c.hidden_channels, c.out_channels,
+        return MLPEncoder(spec['in_channels'], c.hidden_channels, c.out_channels,
                           num_layers=c.num_layers, dropout=c.dropout, mask_rate=c.mask_rate)
     if kind == 'gnn':
-        return GNNEncoder(graph.x.size(1), c.hidden_channels, c.out_channels,
+        return GNNEncoder(spec['in_channels'], c.hidden_channels, c.out_channels,
                           num_layers=c.num_layers, dropout=c.dropout, mask_rate=c.mask_rate)
     if kind == 'molecule':
         return MoleculeEncoder(hidden_channels=c.hidden_channels, num_layers=c.num_layers,
                                out_channels=c.out_channels, dropout=c.dropout,
                                mask_rate=c.mask_rate)
-    raise PygSipError(f"unknown encoder '{kind}'; use auto, sequence, mlp, gnn or molecule")
+    if kind == 'hf':
+        from pyg_sip.nn import HFEncoder
+        encoder = HFEncoder(c.model_path, pooling=c.pooling, mlm=c.mask_rate > 0,
+                            mask_rate=c.mask_rate, max_length=c.max_length)
+        if 'vocab_size' in spec and (spec['vocab_size'], spec['pad_id']) != (
+                encoder.vocab_size, encoder.pad_id):
+            raise PygSipError(f"the samples were tokenised with a vocabulary of "
+                              f"{spec['vocab_size']} (padding id {spec['pad_id']}), but the "
+                              f"model at '{c.model_path}' has {encoder.vocab_size} (padding "
+                              f'id {encoder.pad_id}): tokenise them with its tokenizer')
+        return encoder
+    raise PygSipError(f"unknown encoder '{kind}'; use one of {list(_PAYLOAD)} or 'auto'")
 
 
-def pretrain(graph: SampleGraph, lam: float, config: PretrainConfig, seed: int = 0,
-             out_dir: Optional[str | Path] = None, progress: bool = False,
-             input_nodes: Optional[torch.Tensor] = None,
-             device: Optional[str] = None) -> nn.Module:
-    r"""Pre-train a fresh encoder on ``graph`` with
-    :math:`(1-\lambda)\mathcal{L}_M + \lambda\mathcal{L}_{SI}` and return it.
-    ``lam = 0`` is the LM-only baseline. The run is a function of
-    ``(graph, lam, config, seed)``."""
+def make_trainer(graph: SampleGraph, lam: float, config: PretrainConfig, seed: int = 0,
+                 out_dir: Optional[str | Path] = None, progress: bool = False,
+                 input_nodes: Optional[torch.Tensor] = None,
+                 device: Optional[str] = None) -> Trainer:
+    r"""A fresh encoder, its :class:`~pyg_sip.sampling.StructureLoader`
+    and :class:`~pyg_sip.objective.SIPObjective`, in a
+    :class:`~pyg_sip.train.Trainer` ready to :meth:`~pyg_sip.train.Trainer.fit`.
+    Every argument is checked here; nothing is written before ``fit``."""
     torch.manual_seed(seed)
     encoder = build_encoder(graph, config)
     num_neighbors = config.num_neighbors
@@ -68,12 +101,28 @@ def pretrain(graph: SampleGraph, lam: float, config: PretrainConfig, seed: int =
                              num_neighbors=num_neighbors, input_nodes=input_nodes,
                              shuffle=True, seed=seed, max_length=config.max_length)
     objective = SIPObjective(config.structure_loss, lam=lam, **config.loss_kwargs)
-    trainer = Trainer(encoder, objective, loader, max_steps=config.steps, lr=config.lr,
-                      weight_decay=config.weight_decay, warmup_steps=config.warmup_steps,
-                      schedule=config.schedule, grad_clip=config.grad_clip, seed=seed,
-                      out_dir=out_dir, progress=progress, device=device)
+    return Trainer(encoder, objective, loader, max_steps=config.steps, lr=config.lr,
+                   weight_decay=config.weight_decay, warmup_steps=config.warmup_steps,
+                   schedule=config.schedule, grad_clip=config.grad_clip, seed=seed,
+                   out_dir=out_dir, checkpoint_every=config.checkpoint_every,
+                   progress=progress, device=device)
+
+
+def pretrain(graph: SampleGraph, lam: float, config: PretrainConfig, seed: int = 0,
+             out_dir: Optional[str | Path] = None, progress: bool = False,
+             input_nodes: Optional[torch.Tensor] = None,
+             device: Optional[str] = None) -> nn.Module:
+    r"""Pre-train a fresh encoder on ``graph`` with
+    :math:`(1-\lambda)\mathcal{L}_M + \lambda\mathcal{L}_{SI}` and return it.
+    ``lam = 0`` is the LM-only baseline. The run is a function of
+    ``(graph, lam, config, seed)``. With ``out_dir``, metrics and a
+    checkpoint every ``config.checkpoint_every`` steps are written there and
+    a run killed part-way resumes from its last checkpoint to the same
+    result (bitwise on CPU)."""
+    trainer = make_trainer(graph, lam, config, seed=seed, out_dir=out_dir, progress=progress,
+                           input_nodes=input_nodes, device=device)
     trainer.fit()
-    return encoder
+    return trainer.encoder
 
 
 def method_name(lam: Optional[float]) -> str:

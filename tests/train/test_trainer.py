@@ -6,34 +6,10 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from train_helpers import make_graph, make_parts, params
+
 from pyg_sip import PygSipError
-from pyg_sip.data import SampleGraph
-from pyg_sip.nn import MLPEncoder
-from pyg_sip.objective import SIPObjective
-from pyg_sip.sampling import StructureLoader
 from pyg_sip.train import CHECKPOINT, METRICS, Trainer, lr_factor, shard, step_seed
-
-
-def make_graph(num_nodes=64, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    y = torch.arange(num_nodes) % 4
-    row, col = torch.randint(0, num_nodes, (2, 6 * num_nodes), generator=gen)
-    keep = (y[row] == y[col]) & (row != col)
-    x = torch.randn(num_nodes, 16, generator=gen) + y.unsqueeze(1).float()
-    return SampleGraph(x=x, edge_index=torch.stack([row[keep], col[keep]]), y=y)
-
-
-def make_parts(graph, seed=0, input_nodes=None):
-    torch.manual_seed(123)
-    encoder = MLPEncoder(16, 32, 8, dropout=0.1, mask_rate=0.2)
-    objective = SIPObjective('margin_contrastive', lam=0.5)
-    loader = StructureLoader(graph, batch_size=16, num_positives=2, num_negatives=4,
-                             input_nodes=input_nodes, seed=seed)
-    return encoder, objective, loader
-
-
-def params(module):
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
 def test_lr_factor():
@@ -213,3 +189,118 @@ def test_distributed_two_processes_match_one(tmp_path):
         sched.step()
     for key, value in encoder.state_dict().items():
         torch.testing.assert_close(ddp_state[key], value, atol=1e-6, rtol=1e-5)
+
+
+def read_records(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def without_time(records):
+    return [{k: v for k, v in r.items() if k != 'seconds'} for r in records]
+
+
+def interrupt_at(trainer, stop_step):
+    original = trainer._train_step
+
+    def crash(step, batch):
+        if step == stop_step:
+            raise KeyboardInterrupt
+        return original(step, batch)
+
+    trainer._train_step = crash
+
+
+@pytest.mark.parametrize('torn_tail', [False, True])
+def test_metrics_hold_each_step_once_after_resume(tmp_path, torn_tail):
+    graph = make_graph()
+    encoder, objective, loader = make_parts(graph)
+    reference = Trainer(encoder, objective, loader, max_steps=9, log_every=1, progress=False,
+                        device='cpu').fit()
+
+    encoder, objective, loader = make_parts(graph)
+    trainer = Trainer(encoder, objective, loader, max_steps=9, log_every=1, checkpoint_every=3,
+                      out_dir=tmp_path, progress=False, device='cpu')
+    interrupt_at(trainer, 7)  # logged up to step 7, last checkpoint at step 6
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()
+    assert [r['step'] for r in read_records(tmp_path / METRICS)] == list(range(1, 8))
+    if torn_tail:  # an append cut off by a kill: no newline, not JSON
+        with open(tmp_path / METRICS, 'a') as f:
+            f.write('{"step": 8, "loss": 0.4')
+
+    encoder, objective, loader = make_parts(graph)
+    history = Trainer(encoder, objective, loader, max_steps=9, log_every=1, out_dir=tmp_path,
+                      progress=False, device='cpu').fit()
+    lines = read_records(tmp_path / METRICS)
+    assert [r['step'] for r in lines] == list(range(1, 10))
+    assert lines == history
+    assert without_time(lines) == without_time(reference)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith('.tmp')]
+
+
+def test_metrics_cut_back_when_killed_before_first_checkpoint(tmp_path):
+    graph = make_graph()
+    encoder, objective, loader = make_parts(graph)
+    trainer = Trainer(encoder, objective, loader, max_steps=6, log_every=1, checkpoint_every=5,
+                      out_dir=tmp_path, progress=False, device='cpu')
+    interrupt_at(trainer, 4)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()
+    assert not (tmp_path / CHECKPOINT).exists()
+    encoder, objective, loader = make_parts(graph)
+    Trainer(encoder, objective, loader, max_steps=6, log_every=1, out_dir=tmp_path,
+            progress=False, device='cpu').fit()
+    assert [r['step'] for r in read_records(tmp_path / METRICS)] == list(range(1, 7))
+
+
+def test_refit_of_finished_run_changes_nothing(tmp_path):
+    graph = make_graph()
+    encoder, objective, loader = make_parts(graph)
+    scores = iter([0.1, 0.3, 0.2])
+    Trainer(encoder, objective, loader, max_steps=5, log_every=2, val_fn=lambda e: next(scores),
+            val_every=2, out_dir=tmp_path, progress=False, device='cpu').fit()
+    metrics = (tmp_path / METRICS).read_bytes()
+    final = params(encoder)
+    # Validations at 2, 4 and the end (5); a second fit must not validate or log again.
+    assert [(r['step'], 'val' in r) for r in read_records(tmp_path / METRICS)] == [
+        (2, False), (2, True), (4, False), (4, True), (5, False), (5, True)]
+    encoder, objective, loader = make_parts(graph)
+    history = Trainer(encoder, objective, loader, max_steps=5, log_every=2,
+                      val_fn=lambda e: pytest.fail('validated again'), val_every=2,
+                      out_dir=tmp_path, progress=False, device='cpu').fit()
+    assert (tmp_path / METRICS).read_bytes() == metrics
+    assert history == read_records(tmp_path / METRICS)
+    for key, value in params(encoder).items():  # best weights (step 4) restored
+        assert torch.equal(value, final[key]), key
+
+
+def test_early_stop_survives_resume(tmp_path):
+    graph = make_graph()
+    encoder, objective, loader = make_parts(graph)
+    scores = iter([0.5, 0.4, 0.3])
+    trainer = Trainer(encoder, objective, loader, max_steps=50, val_fn=lambda e: next(scores),
+                      val_every=2, patience=2, out_dir=tmp_path, progress=False, device='cpu')
+    trainer.fit()
+    assert trainer.step == 6 and trainer.stopped
+    encoder, objective, loader = make_parts(graph)
+    again = Trainer(encoder, objective, loader, max_steps=50, val_fn=lambda e: 0.0,
+                    val_every=2, patience=2, out_dir=tmp_path, progress=False, device='cpu')
+    again.fit()
+    assert again.step == 6
+
+
+def test_lm_loss_alias_in_records(tmp_path):
+    graph = make_graph()
+    encoder, objective, loader = make_parts(graph)
+    history = Trainer(encoder, objective, loader, max_steps=2, log_every=1, progress=False,
+                      device='cpu').fit()
+    for record in history:
+        assert record['sample_loss'] == record['lm_loss']
+        assert record['loss'] == pytest.approx(0.5 * record['sample_loss'] +
+                                               0.5 * record['structure_loss'], rel=1e-5)
+
+
+def test_atomic_save_alias():
+    from pyg_sip.train import atomic_save
+    from pyg_sip.utils.io import atomic_save as shared
+    assert atomic_save is shared
