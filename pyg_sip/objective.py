@@ -121,6 +121,11 @@ class SIPObjective(nn.Module):
         structure = total = None
         if lam > 0.0:
             structure = self.structure_loss(z, pos_index, neg_index)
+            if not isinstance(structure, Tensor) or structure.numel() != 1:
+                raise PygSipError(
+                    f'the structure loss {type(self.structure_loss).__name__} must '
+                    f'return a scalar tensor (got {type(structure).__name__} '
+                    f"{tuple(getattr(structure, 'shape', ()))})")
         dtype = _accumulation_dtype(z, sample_loss, structure)
         zero = torch.zeros((), dtype=dtype, device=z.device)
         if structure is not None:

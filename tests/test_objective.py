@@ -215,3 +215,15 @@ def test_sample_loss_validation(bad):
 def test_embeddings_must_be_floating(bad):
     with pytest.raises(PygSipError, match="'z' must be a floating-point"):
         SIPObjective(lam=0.0)(bad, POS, NEG)
+
+
+class PerPairLoss(torch.nn.Module):
+    def forward(self, z, pos_index, neg_index):
+        return z[pos_index[0]].sum(dim=1)
+
+
+def test_structure_loss_must_return_a_scalar():
+    z = torch.zeros(3, 2)
+    with pytest.raises(PygSipError, match=r'the structure loss PerPairLoss must return a '
+                       r'scalar tensor \(got Tensor \(2,\)\)'):
+        SIPObjective(PerPairLoss(), lam=0.5)(z, torch.tensor([[0, 1], [1, 2]]), NEG)

@@ -10,6 +10,8 @@ from pyg_sip.data.tokenizers import (
     CharTokenizer,
     Tokenizer,
     WordTokenizer,
+    load_tokenizer,
+    save_tokenizer,
 )
 from pyg_sip.data.sample_graph import SampleGraph
 from pyg_sip.data.io import load_graph, save_graph
@@ -22,6 +24,8 @@ __all__ = [
     'AminoAcidTokenizer',
     'CharTokenizer',
     'WordTokenizer',
+    'save_tokenizer',
+    'load_tokenizer',
     'PAD_ID',
     'MASK_ID',
     'CLS_ID',

@@ -9,12 +9,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from pyg_sip.data.payload import PAYLOAD_KEYS
 from pyg_sip.data.sample_graph import SampleGraph
 from pyg_sip.errors import PygSipError
+from pyg_sip.utils.io import atomic_save
 
 _FORMAT = 'pyg_sip.SampleGraph/1'
-_DERIVED = {'token_end', 'atom_x', 'bond_index', 'bond_attr', 'atom_end', 'bond_end',
-            'num_nodes', 'vocab_size', 'pad_id'}
+_DERIVED = {'num_nodes', *PAYLOAD_KEYS}
 
 
 def _is_directed(graph: SampleGraph) -> bool:
@@ -35,13 +36,12 @@ def graph_to_dict(graph: SampleGraph) -> dict[str, Any]:
     for key, value in graph._store.items():
         if key not in _DERIVED and isinstance(value, (Tensor, int, float, str)):
             out[key] = value
-    kind = graph.payload_kind
-    if kind == 'tokens':
-        out.update(tokens=graph.tokens, token_ptr=graph.token_ptr,
-                   vocab_size=graph.vocab_size, pad_id=graph.pad_id)
-    elif kind == 'molecules':
+    payload = graph.payload_type
+    if payload is not None:
+        out.update(payload.to_args(graph._store))
+    if 'molecules' in out:  # plain tensor dicts load with weights_only=True
         out['molecules'] = [{k: v for k, v in m.to_dict().items() if isinstance(v, Tensor)}
-                            for m in graph.molecules]
+                            for m in out['molecules']]
     return out
 
 
@@ -57,12 +57,11 @@ def graph_from_dict(values: dict[str, Any]) -> SampleGraph:
 
 
 def save_graph(graph: SampleGraph, path: str | os.PathLike) -> Path:
-    r"""Save ``graph`` to ``path`` (written to a temporary file, then renamed)."""
+    r"""Save ``graph`` to ``path`` atomically (a temporary file unique to
+    this process, fsynced, then renamed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    torch.save(graph_to_dict(graph), tmp)
-    os.replace(tmp, path)
+    atomic_save(graph_to_dict(graph), path)
     return path
 
 

@@ -15,33 +15,18 @@ from torch_geometric.utils import (
 )
 
 from pyg_sip.data import molecules as mol
-from pyg_sip.data.ragged import (
-    end_to_ptr,
-    gather_segments,
-    ptr_to_end,
-    segment_bounds,
-)
-from pyg_sip.data.tokenizers import PAD_ID, AminoAcidTokenizer, encode_ragged
-from pyg_sip.data.validate import (
-    as_tensor,
-    check_edge_index,
-    check_edge_weight,
-    check_features,
-    check_index,
-    check_node_attr,
-    check_tokens,
-    first_true,
-)
+from pyg_sip.data.payload import PAYLOAD_KEYS, PAYLOADS, Payload, payload_from_args, payload_of
+from pyg_sip.data.tokenizers import PAD_ID, AminoAcidTokenizer, describe_unknown, encode_ragged
+from pyg_sip.data.validate import check_edge_weight, check_node_attr
 from pyg_sip.errors import PygSipError
+from pyg_sip.utils.checks import as_tensor, check_edge_index, check_index, check_int, check_positive, first_true
+from pyg_sip.utils.segment import end_to_ptr, ptr_to_end
 
 IndexLike = Union[Tensor, Sequence[int]]
 
 # Attributes with a dedicated treatment in `subgraph` (everything else is
 # handled as a generic per-sample or per-edge attribute):
-_SPECIAL_KEYS = {
-    'edge_index', 'edge_weight', 'num_nodes', 'tokens', 'token_end',
-    'vocab_size', 'pad_id', *mol.MOLECULE_KEYS
-}
+_SPECIAL_KEYS = {'edge_index', 'edge_weight', 'num_nodes', *PAYLOAD_KEYS}
 
 
 class SampleGraph(Data):
@@ -143,45 +128,35 @@ class SampleGraph(Data):
             super().__init__()
             return
 
-        payloads = [k for k, v in (('x', x), ('tokens', tokens),
-                                   ('molecules', molecules)) if v is not None]
-        if len(payloads) > 1:
-            raise PygSipError(f'a SampleGraph holds at most one payload per '
-                              f"sample, got {' and '.join(payloads)}")
-        if (tokens is None) != (token_ptr is None):
-            raise PygSipError("'tokens' and 'token_ptr' must be given "
-                              'together')
-
+        args = dict(x=x, tokens=tokens, token_ptr=token_ptr,
+                    molecules=molecules, vocab_size=vocab_size, pad_id=pad_id)
+        payload = payload_from_args(args)
+        if not isinstance(directed, bool):
+            raise PygSipError(f"'directed' must be True or False, got "
+                              f'{directed!r}')
+        if num_nodes is not None:
+            num_nodes = check_int('num_nodes', num_nodes, low=0)
+        stored = payload.pack(args) if payload is not None else {}
         # Per-sample and per-edge tensors (split masks included):
-        fields = dict(x=x, edge_weight=edge_weight, y=y, group=group)
+        fields = dict(edge_weight=edge_weight, y=y, group=group)
         fields.update((k, v) for k, v in kwargs.items() if k.endswith('_mask'))
         fields = {k: as_tensor(k, v) for k, v in fields.items() if v is not
                   None}
         extra = {k: v for k, v in kwargs.items() if k not in fields}
         if edge_index is None:
             edge_index = torch.empty(2, 0, dtype=torch.long)
-        edge_index = as_tensor('edge_index', edge_index)
-        check_edge_index(edge_index, None)
-        packed = mol.pack_molecules(molecules) if molecules is not None else {}
-        if tokens is not None:
-            tokens = as_tensor('tokens', tokens)
-            token_ptr = as_tensor('token_ptr', token_ptr)
+        edge_index = check_edge_index('edge_index', edge_index, None)
 
         if num_nodes is None:
-            num_nodes = _infer_num_nodes(fields, token_ptr, packed, edge_index)
-        num_nodes = int(num_nodes)
-        if tokens is not None:
-            if vocab_size is None:  # The largest id in use, at least PAD:
-                top = int(tokens.max()) if tokens.numel() > 0 else pad_id
-                vocab_size = max(top, pad_id) + 1
-            check_tokens(tokens, token_ptr, num_nodes, vocab_size, pad_id)
-        _check_fields(num_nodes, edge_index, fields, packed)
+            num_nodes = _infer_num_nodes(payload, stored, fields, edge_index)
+        if payload is not None:
+            payload.check(stored, num_nodes)
+        _check_fields(num_nodes, edge_index, fields)
 
         edge_index, edge_weight = _canonical_edges(
-            edge_index.long(), fields.pop('edge_weight', None), num_nodes,
-            directed)
-        super().__init__(x=fields.pop('x', None), edge_index=edge_index,
-                         y=fields.pop('y', None), **extra)
+            edge_index, fields.pop('edge_weight', None), num_nodes, directed)
+        super().__init__(edge_index=edge_index, y=fields.pop('y', None),
+                         **extra)
         self.num_nodes = num_nodes
         if edge_weight is not None:
             self.edge_weight = edge_weight
@@ -189,13 +164,11 @@ class SampleGraph(Data):
             self.group = fields.pop('group').long()
         for key, value in fields.items():  # The split masks.
             self[key] = value
-        if tokens is not None:
-            self.tokens = tokens.long()
-            self.token_ptr = token_ptr.long()
-            self.vocab_size = vocab_size
-            self.pad_id = pad_id
-        for key, value in packed.items():
-            self[key] = value
+        if 'tokens' in stored:
+            stored['tokens'] = stored['tokens'].long()
+            stored['token_end'] = stored['token_end'].long()
+        for key, value in stored.items():
+            self._store[key] = value
 
     # Construction ############################################################
 
@@ -235,10 +208,8 @@ class SampleGraph(Data):
         tokens, token_ptr = encode_ragged(tokenizer, seqs)
         unknown = getattr(tokenizer, 'last_unknown', None)
         if unknown:
-            listed = ', '.join(f'{s!r} x{n}' for s, n in unknown.most_common())
-            warnings.warn(
-                f'{sum(unknown.values())} unknown symbols were mapped to the '
-                f'UNK token (id {tokenizer.unk_id}): {listed}', stacklevel=2)
+            warnings.warn(describe_unknown(unknown, tokenizer.unk_id),
+                          stacklevel=2)
         return cls(tokens=tokens, token_ptr=token_ptr, edge_index=edge_index,
                    vocab_size=tokenizer.vocab_size, pad_id=tokenizer.pad_id,
                    **kwargs)
@@ -259,15 +230,17 @@ class SampleGraph(Data):
     # Payload #################################################################
 
     @property
+    def payload_type(self) -> Optional[Payload]:
+        r"""The :class:`~pyg_sip.data.payload.Payload` kind that the samples
+        carry (:obj:`None` without payload)."""
+        return payload_of(self._store)
+
+    @property
     def payload_kind(self) -> Optional[str]:
         r"""The kind of per-sample payload: :obj:`'x'`, :obj:`'tokens'`,
         :obj:`'molecules'` or :obj:`None`."""
-        keys = set(self._store.keys())
-        for kind, key in (('x', 'x'), ('tokens', 'tokens'),
-                          ('molecules', 'atom_x')):
-            if key in keys:
-                return kind
-        return None
+        payload = self.payload_type
+        return None if payload is None else payload.kind
 
     @property
     def token_ptr(self) -> Tensor:
@@ -288,7 +261,7 @@ class SampleGraph(Data):
         if 'atom_x' not in self._store:
             raise AttributeError(f"'{self.__class__.__name__}' holds no "
                                  f'molecules')
-        return mol.unpack_molecules(*self._molecule_tensors())
+        return PAYLOADS['molecules'].unpack(self._store)
 
     @molecules.setter
     def molecules(self, molecules: Sequence[Data]):
@@ -339,22 +312,10 @@ class SampleGraph(Data):
             :obj:`attention_mask` :obj:`[B, L]`.
         """
         self._require('tokens')
-        if max_length is not None and (not isinstance(max_length, int)
-                                       or max_length < 1):
-            raise PygSipError(f"'max_length' must be a positive integer, got "
-                              f'{max_length!r}')
-        tokens = self.tokens
+        check_positive('max_length', max_length, integer=True, optional=True)
         index = check_index('node_ids', node_ids, self.num_nodes)
-        start, length = segment_bounds(self.token_end, index.to(tokens.device))
-        if max_length is not None:
-            length = length.clamp(max=max_length)
-        width = int(length.max()) if length.numel() > 0 else 0
-        offset = torch.arange(width, device=tokens.device)
-        attention_mask = offset < length.unsqueeze(-1)
-        input_ids = tokens.new_full(attention_mask.shape, self.pad_id)
-        src = (start.unsqueeze(-1) + offset)[attention_mask]
-        input_ids[attention_mask] = tokens[src]
-        return input_ids, attention_mask
+        out = PAYLOADS['tokens'].gather(self._store, index, max_length)
+        return out['input_ids'], out['attention_mask']
 
     def gather_molecules(self, node_ids: IndexLike) -> Batch:
         r"""Returns the molecules of the samples :obj:`node_ids` as one
@@ -362,8 +323,7 @@ class SampleGraph(Data):
         only."""
         self._require('molecules')
         index = check_index('node_ids', node_ids, self.num_nodes)
-        return mol.gather_molecules(*self._molecule_tensors(),
-                                    index.to(self.atom_x.device))
+        return PAYLOADS['molecules'].gather(self._store, index)['mol_batch']
 
     def payload(
         self,
@@ -374,16 +334,12 @@ class SampleGraph(Data):
         :obj:`{'x'}`, :obj:`{'input_ids', 'attention_mask'}` or
         :obj:`{'mol_batch'}` (empty without payload). :obj:`max_length`
         applies to token sequences only."""
-        kind = self.payload_kind
-        if kind == 'x':
-            index = check_index('node_ids', node_ids, self.num_nodes)
-            return {'x': self.x[index.to(self.x.device)]}
-        if kind == 'tokens':
-            input_ids, attention_mask = self.gather(node_ids, max_length)
-            return {'input_ids': input_ids, 'attention_mask': attention_mask}
-        if kind == 'molecules':
-            return {'mol_batch': self.gather_molecules(node_ids)}
-        return {}
+        payload = self.payload_type
+        if payload is None:
+            return {}
+        check_positive('max_length', max_length, integer=True, optional=True)
+        index = check_index('node_ids', node_ids, self.num_nodes)
+        return payload.gather(self._store, index, max_length)
 
     # Slicing #################################################################
 
@@ -412,19 +368,10 @@ class SampleGraph(Data):
         out.num_nodes = index.numel()
         if 'edge_weight' in self._store:
             out.edge_weight = self.edge_weight[edge_id]
-        if 'tokens' in self._store:
-            pos, length = gather_segments(self.token_end, index)
-            out.tokens, out.token_end = self.tokens[pos], length.cumsum(0)
-        if 'atom_x' in self._store:
-            atom_x, bond_index, bond_attr, atom_end, bond_end = \
-                self._molecule_tensors()
-            atom_pos, num_atoms = gather_segments(atom_end, index)
-            bond_pos, num_bonds = gather_segments(bond_end, index)
-            out.atom_x, out.atom_end = atom_x[atom_pos], num_atoms.cumsum(0)
-            out.bond_index = bond_index[:, bond_pos]
-            out.bond_end = num_bonds.cumsum(0)
-            if bond_attr is not None:
-                out.bond_attr = bond_attr[bond_pos]
+        payload = self.payload_type
+        if payload is not None:
+            for key, value in payload.select(self._store, index).items():
+                out._store[key] = value
         for key, value in self._store.items():
             if key in _SPECIAL_KEYS:
                 continue
@@ -438,14 +385,10 @@ class SampleGraph(Data):
     # Batching ################################################################
 
     def __inc__(self, key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
-        if key == 'token_end':
-            return self.tokens.numel()
-        if key == 'atom_end':
-            return self.atom_x.size(0)
-        if key == 'bond_end':
-            return self.bond_index.size(1)
-        if key == 'bond_index':  # Atom ids are local to their molecule.
-            return 0
+        payload = self.payload_type
+        inc = None if payload is None else payload.increment(key, self._store)
+        if inc is not None:
+            return inc
         return super().__inc__(key, value, *args, **kwargs)
 
     # Validation ##############################################################
@@ -468,28 +411,18 @@ class SampleGraph(Data):
         store = self._store
         if 'num_nodes' not in store:
             raise PygSipError("a SampleGraph needs an explicit 'num_nodes'")
-        n = self.num_nodes
-        kinds = [k for k in ('x', 'tokens', 'atom_x') if k in store]
-        if len(kinds) > 1:
-            raise PygSipError(f'a SampleGraph holds at most one payload per '
-                              f"sample, got {' and '.join(kinds)}")
+        n = check_int('num_nodes', self.num_nodes, low=0)
+        payload = self.payload_type
         edge_index = store.get('edge_index', torch.empty(2, 0).long())
-        check_edge_index(edge_index, n)
+        check_edge_index('edge_index', edge_index, n)
+        if payload is not None:
+            payload.check(store, n)
         tensors = {
             k: v
             for k, v in store.items()
-            if k in ('x', 'y', 'group', 'edge_weight') or k.endswith('_mask')
+            if k in ('y', 'group', 'edge_weight') or k.endswith('_mask')
         }
-        if 'tokens' in store:
-            for key in ('vocab_size', 'pad_id'):
-                value = store.get(key)
-                if isinstance(value, Tensor) and value.unique().numel() > 1:
-                    raise PygSipError(f"the graphs of this batch disagree on "
-                                      f"'{key}': {value.unique().tolist()}")
-            check_tokens(self.tokens, self.token_ptr, n, self.vocab_size,
-                         self.pad_id)
-        packed = {k: store[k] for k in mol.MOLECULE_KEYS if k in store}
-        _check_fields(n, edge_index, tensors, packed)
+        _check_fields(n, edge_index, tensors)
 
     # Internals ###############################################################
 
@@ -506,21 +439,11 @@ class SampleGraph(Data):
         # PyG batching stacks integers into a tensor with one entry per graph:
         return int(value.view(-1)[0]) if isinstance(value, Tensor) else value
 
-    def _molecule_tensors(self) -> Tuple[Tensor, Tensor, Optional[Tensor],
-                                         Tensor, Tensor]:
-        store = self._store
-        return (store['atom_x'], store['bond_index'], store.get('bond_attr'),
-                store['atom_end'], store['bond_end'])
 
-
-def _infer_num_nodes(fields: Dict[str, Tensor], token_ptr: Optional[Tensor],
-                     packed: Dict[str, Tensor], edge_index: Tensor) -> int:
-    if 'x' in fields and fields['x'].dim() > 0:
-        return fields['x'].size(0)
-    if token_ptr is not None and token_ptr.dim() == 1:
-        return max(token_ptr.numel() - 1, 0)
-    if packed:
-        return packed['atom_end'].numel()
+def _infer_num_nodes(payload: Optional[Payload], stored: Dict[str, Any],
+                     fields: Dict[str, Tensor], edge_index: Tensor) -> int:
+    if payload is not None:
+        return payload.num_samples(stored)
     for key in ('y', 'group'):
         if key in fields and fields[key].dim() > 0:
             return fields[key].size(0)
@@ -528,16 +451,10 @@ def _infer_num_nodes(fields: Dict[str, Tensor], token_ptr: Optional[Tensor],
 
 
 def _check_fields(num_nodes: int, edge_index: Tensor,
-                  tensors: Dict[str, Tensor], packed: Dict[str, Tensor]):
-    check_edge_index(edge_index, num_nodes)
+                  tensors: Dict[str, Tensor]):
+    check_edge_index('edge_index', edge_index, num_nodes)
     if 'edge_weight' in tensors:
         check_edge_weight(tensors['edge_weight'], edge_index.size(1))
-    if 'x' in tensors:
-        check_features(tensors['x'], num_nodes)
-    if packed:
-        mol.check_molecules(packed['atom_x'], packed['bond_index'],
-                            packed.get('bond_attr'), packed['atom_end'],
-                            packed['bond_end'], num_nodes)
     for key, value in tensors.items():
         if key in ('y', 'group') or key.endswith('_mask'):
             check_node_attr(key, value, num_nodes)

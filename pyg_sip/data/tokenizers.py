@@ -7,9 +7,11 @@ counted: :obj:`tokenizer.unknown_counts` accumulates over all calls and
 :obj:`tokenizer.last_unknown` holds the counts of the latest call.
 """
 import json
+import os
 import re
 from collections import Counter
 from itertools import chain
+from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -17,6 +19,7 @@ import torch
 from torch import Tensor
 
 from pyg_sip.errors import PygSipError
+from pyg_sip.utils.io import atomic_write_text
 
 PAD_ID, MASK_ID, CLS_ID, UNK_ID = 0, 1, 2, 3
 SPECIAL_TOKENS = ('<pad>', '<mask>', '<cls>', '<unk>')
@@ -199,16 +202,16 @@ class Tokenizer:
                               f'{sorted(classes)})')
         return classes[name](**config)
 
-    def save(self, path: str):
-        r"""Writes :meth:`to_dict` as JSON to :obj:`path`."""
-        with open(path, 'w') as f:
-            json.dump(self.to_dict(), f, indent=1)
+    def save(self, path: Union[str, os.PathLike]) -> Path:
+        r"""Writes the tokenizer as JSON to :obj:`path` (see
+        :func:`save_tokenizer`)."""
+        return save_tokenizer(self, path)
 
     @staticmethod
-    def load(path: str) -> 'Tokenizer':
-        r"""Reads a tokenizer written by :meth:`save`."""
-        with open(path) as f:
-            return Tokenizer.from_dict(json.load(f))
+    def load(path: Union[str, os.PathLike]) -> 'Tokenizer':
+        r"""Reads a tokenizer written by :meth:`save` (see
+        :func:`load_tokenizer`)."""
+        return load_tokenizer(path)
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, Tokenizer) and self.to_dict() == \
@@ -355,6 +358,80 @@ class WordTokenizer(Tokenizer):
 
     def _config(self) -> Dict[str, Any]:
         return {'lowercase': self.lowercase}
+
+
+_TOKENIZER_FORMAT = 'pyg_sip.Tokenizer/1'
+
+
+def describe_unknown(counts: Counter, unk_id: int = UNK_ID,
+                     limit: int = 10) -> str:
+    r"""A short report of the unknown symbols :obj:`counts` (symbol ->
+    occurrences): their total and distinct counts and at most :obj:`limit`
+    of the most frequent (ties broken by symbol), so that the text stays
+    short for any corpus."""
+    total = sum(counts.values())
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:limit]
+    listed = ', '.join(f'{s!r} x{n}' for s, n in top)
+    rest = len(counts) - len(top)
+    more = f' and {rest} more distinct symbols' if rest > 0 else ''
+    return (f'{total} unknown symbols ({len(counts)} distinct) were mapped to '
+            f'the UNK token (id {unk_id}); most frequent: {listed}{more}')
+
+
+def save_tokenizer(tokenizer: Tokenizer, path: Union[str, os.PathLike]) -> Path:
+    r"""Writes :obj:`tokenizer` as JSON (its :meth:`Tokenizer.to_dict` and a
+    format tag) to :obj:`path`, atomically; :func:`load_tokenizer` reads it
+    back into an equal tokenizer.
+
+    Args:
+        tokenizer (Tokenizer): A :mod:`pyg_sip` tokenizer.
+        path (str or os.PathLike): The file to write.
+
+    Returns:
+        The path written.
+    """
+    if not isinstance(tokenizer, Tokenizer):
+        raise PygSipError(f"'tokenizer' must be a pyg_sip Tokenizer, got "
+                          f'{type(tokenizer).__name__}')
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({'format': _TOKENIZER_FORMAT, **tokenizer.to_dict()},
+                      indent=1, ensure_ascii=False)
+    atomic_write_text(path, text + '\n')
+    return path
+
+
+def load_tokenizer(path: Union[str, os.PathLike]) -> Tokenizer:
+    r"""Reads a tokenizer written by :func:`save_tokenizer` (a plain
+    :meth:`Tokenizer.to_dict` JSON is accepted too). A missing, unreadable
+    or malformed file raises :class:`~pyg_sip.errors.PygSipError` naming the
+    file and what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise PygSipError(f'{path}: no such tokenizer file')
+    try:
+        config = json.loads(path.read_bytes().decode('utf-8'))
+    except UnicodeDecodeError as e:
+        raise PygSipError(f'{path}: not a tokenizer file (byte {e.start} is '
+                          f'not UTF-8)') from e
+    except json.JSONDecodeError as e:
+        raise PygSipError(f'{path}: not a tokenizer file (invalid JSON at '
+                          f'line {e.lineno}: {e.msg})') from e
+    if not isinstance(config, dict):
+        raise PygSipError(f'{path}: not a tokenizer file (expected a JSON '
+                          f'object, got {type(config).__name__})')
+    config = dict(config)
+    tag = config.pop('format', _TOKENIZER_FORMAT)
+    if tag != _TOKENIZER_FORMAT:
+        raise PygSipError(f'{path}: unknown tokenizer format {tag!r} '
+                          f'(expected {_TOKENIZER_FORMAT!r})')
+    try:
+        return Tokenizer.from_dict(config)
+    except PygSipError as e:
+        raise PygSipError(f'{path}: {e}') from e
+    except (TypeError, ValueError, AttributeError) as e:
+        raise PygSipError(f'{path}: not a valid tokenizer description '
+                          f'({e})') from e
 
 
 def encode_ragged(tokenizer: Any,

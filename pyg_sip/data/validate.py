@@ -5,60 +5,19 @@ the first offending index and value. The first offence is located with tensor
 operations (no Python loop over samples, edges or tokens).
 """
 import operator
-from typing import Any, Optional
+from typing import Optional
 
 import torch
 from torch import Tensor
 
 from pyg_sip.errors import PygSipError
+from pyg_sip.utils.checks import as_tensor, check_index, check_integer_dtype, first_true
 
-
-def first_true(mask: Tensor) -> int:
-    r"""Returns the position of the first :obj:`True` entry of the flat
-    boolean tensor :obj:`mask`, or :obj:`-1` if there is none."""
-    mask = mask.reshape(-1)
-    if mask.numel() == 0 or not bool(mask.any()):
-        return -1
-    return int(mask.to(torch.uint8).argmax())
-
-
-def as_tensor(name: str, value: Any) -> Tensor:
-    r"""Converts array-likes to a tensor, naming :obj:`name` on failure."""
-    if isinstance(value, Tensor):
-        return value
-    try:
-        return torch.as_tensor(value)
-    except (TypeError, ValueError, RuntimeError) as e:
-        raise PygSipError(f"'{name}' must be a tensor or array-like, got "
-                          f'{type(value).__name__}') from e
-
-
-def check_integer(name: str, value: Tensor) -> None:
-    if value.dtype == torch.bool or value.is_floating_point() or \
-            value.is_complex():
-        raise PygSipError(f"'{name}' must be an integer tensor, got dtype "
-                          f'{value.dtype}')
-
-
-def check_edge_index(edge_index: Tensor, num_nodes: Optional[int]) -> None:
-    r"""Checks that :obj:`edge_index` is an integer tensor of shape
-    :obj:`[2, E]` whose ids lie in :obj:`[0, num_nodes)` (the range is not
-    bounded above if :obj:`num_nodes` is :obj:`None`)."""
-    check_integer('edge_index', edge_index)
-    if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise PygSipError(f"'edge_index' must have shape [2, num_edges], got "
-                          f'{list(edge_index.shape)}')
-    bad = edge_index < 0
-    if num_nodes is not None:
-        bad |= edge_index >= num_nodes
-    pos = first_true(bad.t())  # The first offending edge.
-    if pos >= 0:
-        col, row = divmod(pos, 2)
-        value = int(edge_index[row, col])
-        valid = 'ids are non-negative' if num_nodes is None else (
-            f'graph of {num_nodes} samples has ids 0..{num_nodes - 1}')
-        raise PygSipError(f'edge_index[{row}, {col}] = {value} (edge {col}) '
-                          f'is not a valid sample id (the {valid})')
+# the names this module has always exported
+check_integer = check_integer_dtype
+__all__ = ['as_tensor', 'check_index', 'check_integer', 'first_true',
+           'check_edge_weight', 'check_features', 'check_ptr', 'check_tokens',
+           'check_node_attr']
 
 
 def check_edge_weight(edge_weight: Tensor, num_edges: int) -> None:
@@ -165,21 +124,3 @@ def check_node_attr(name: str, value: Tensor, num_nodes: int) -> None:
             raise PygSipError(
                 f"'{name}' must be a boolean tensor of shape [{num_nodes}], "
                 f'got dtype {value.dtype} and shape {list(value.shape)}')
-
-
-def check_index(name: str, index: Tensor, num_nodes: int) -> Tensor:
-    r"""Converts :obj:`index` (a boolean mask over samples or an integer
-    index tensor) into a :obj:`long` index tensor of valid sample ids."""
-    index = as_tensor(name, index)
-    if index.dtype == torch.bool:
-        if index.dim() != 1 or index.numel() != num_nodes:
-            raise PygSipError(f"boolean '{name}' must have shape "
-                              f'[{num_nodes}], got {list(index.shape)}')
-        return index.nonzero().view(-1)
-    check_integer(name, index)
-    index = index.view(-1).long()
-    pos = first_true((index < 0) | (index >= num_nodes))
-    if pos >= 0:
-        raise PygSipError(f'{name}[{pos}] = {int(index[pos])} is not a valid '
-                          f'sample id (valid ids: 0..{num_nodes - 1})')
-    return index

@@ -143,7 +143,7 @@ class Table:
         raise file_error(self.path, int(self.lineno[bad]),
                          f"expected a {what}, found '{col[bad]}'")
 
-    def integers(self, key: Union[int, str], what: str = 'integer') -> np.ndarray:
+    def integers(self, key: Union[int, str], what: str = 'an integer') -> np.ndarray:
         """The column parsed as ``int64`` (ASCII digits only); names the
         first row that is not an integer."""
         col = np.char.strip(self.column(key))
@@ -155,7 +155,7 @@ class Table:
                 pass
         bad = next(i for i, v in enumerate(col.tolist()) if parse_int(v) is None)
         raise file_error(self.path, int(self.lineno[bad]),
-                         f"expected an {what}, found '{col[bad]}'")
+                         f"expected {what}, found '{col[bad]}'")
 
     def error(self, row: int, message: str) -> PygSipError:
         return file_error(self.path, int(self.lineno[row]), message)

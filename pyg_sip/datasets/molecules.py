@@ -3,16 +3,22 @@ from fingerprint similarity and a deterministic scaffold split."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch_geometric.utils import from_rdmol, to_undirected
+from torch_geometric.utils import from_rdmol
 
 from pyg_sip._optional import require
 from pyg_sip.datasets._io import LoadReport, PathLike, existing_file, file_error, iter_lines
+from pyg_sip.datasets.base import SampleReader
+from pyg_sip.datasets.similarity import tanimoto_graph
 from pyg_sip.errors import PygSipError
+
+__all__ = ['MoleculeGraph', 'morgan_fingerprints', 'read_csv_rows', 'scaffold_split',
+           'smiles_column_index', 'tanimoto_graph']
 
 
 def _parse_smiles(smiles: str):
@@ -44,69 +50,19 @@ def morgan_fingerprints(mols: Sequence, radius: int = 2, n_bits: int = 2048) -> 
     return torch.from_numpy(bits.astype(bool))
 
 
-def tanimoto_graph(fingerprints: Tensor, k: Optional[int] = None,
-                   threshold: Optional[float] = None,
-                   chunk_size: int = 1024) -> Tuple[Tensor, Tensor]:
-    r"""The undirected similarity graph of bit fingerprints under the
-    Tanimoto (Jaccard) similarity
-
-    .. math::
-        T(a, b) = \frac{|a \cap b|}{|a| + |b| - |a \cap b|},
-
-    linking each sample to its ``k`` most similar others (union of both
-    directions) or every pair with :math:`T \geq` ``threshold``. Pairs with
-    :math:`T = 0` are never linked. Intersections are one matrix product per
-    chunk of ``chunk_size`` rows, so memory is :math:`O(\text{chunk} \cdot N)`.
-
-    Args:
-        fingerprints (torch.Tensor): Bit matrix (bool or 0/1).
-        k (int, optional): Neighbours per sample. (default: :obj:`None`)
-        threshold (float, optional): Similarity threshold in :math:`(0, 1]`.
-            (default: :obj:`None`)
-        chunk_size (int, optional): Rows per matrix product.
-            (default: :obj:`1024`)
-
-    Shapes:
-        - **fingerprints:** :math:`(N, B)`
-        - **output:** edge_index :math:`(2, E)`, edge_weight (the
-          similarity) :math:`(E)`
-    """
-    if (k is None) == (threshold is None):
-        raise PygSipError('give exactly one of k and threshold')
-    if k is not None and k < 1:
-        raise PygSipError(f'k must be positive, got {k}')
+def _check_graph_args(k: Optional[int], threshold: Optional[float]) -> None:
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise PygSipError(f'k must be a positive integer, got {k!r}')
     if threshold is not None and not 0 < threshold <= 1:
         raise PygSipError(f'threshold must be in (0, 1], got {threshold}')
-    if fingerprints.dim() != 2:
-        raise PygSipError(f'fingerprints must have shape [N, bits], got '
-                          f'{list(fingerprints.shape)}')
-    fp = fingerprints.float()
-    num = fp.size(0)
-    count = fp.sum(1)
-    rows, cols, sims = [], [], []
-    for start in range(0, num, chunk_size):  # chunks of rows, O(chunk * N) memory
-        end = min(start + chunk_size, num)
-        inter = fp[start:end] @ fp.t()
-        union = count[start:end, None] + count[None, :] - inter
-        sim = inter / union.clamp_min(1)
-        local = torch.arange(end - start)
-        sim[local, local + start] = -1.0  # never a self-loop
-        if k is not None:
-            sim, col = sim.topk(min(k, num - 1), dim=1)
-            row = (local + start).view(-1, 1).expand_as(col)
-            keep = sim > 0
-            rows.append(row[keep])
-            cols.append(col[keep])
-            sims.append(sim[keep])
-        else:
-            row, col = (sim >= threshold).nonzero(as_tuple=True)
-            rows.append(row + start)
-            cols.append(col)
-            sims.append(sim[row, col])
-    if num == 0:
-        return torch.empty(2, 0, dtype=torch.long), torch.empty(0)
-    edge_index = torch.stack([torch.cat(rows), torch.cat(cols)])
-    return to_undirected(edge_index, torch.cat(sims), num_nodes=num, reduce='max')
+    if k is not None and threshold is not None:
+        raise PygSipError('give k or threshold, not both')
+
+
+def _check_frac(frac: Sequence[float]) -> None:
+    if len(frac) != 3 or min(frac) < 0 or abs(sum(frac) - 1) > 1e-6:
+        raise PygSipError(f'split fractions must be three non-negative numbers summing to 1, '
+                          f'got {tuple(frac)}')
 
 
 def scaffold_split(smiles: Sequence[str], frac: Sequence[float] = (0.8, 0.1, 0.1)
@@ -127,9 +83,7 @@ def scaffold_split(smiles: Sequence[str], frac: Sequence[float] = (0.8, 0.1, 0.1
     Returns:
         The sorted train, validation and test indices.
     """
-    if len(frac) != 3 or min(frac) < 0 or abs(sum(frac) - 1) > 1e-6:
-        raise PygSipError(f'frac must be three non-negative fractions summing to 1, '
-                          f'got {tuple(frac)}')
+    _check_frac(frac)
     scaffold_of = require('rdkit.Chem.Scaffolds.MurckoScaffold').MurckoScaffoldSmiles
     scaffolds = []
     for i, smi in enumerate(smiles):
@@ -156,8 +110,12 @@ def scaffold_split(smiles: Sequence[str], frac: Sequence[float] = (0.8, 0.1, 0.1
     return tuple((member == p).nonzero().view(-1) for p in range(3))
 
 
-def _csv_rows(path) -> Iterator[Tuple[int, List[str]]]:
-    """``(line number, fields)`` of the non-blank lines of a CSV file."""
+def read_csv_rows(path: Path, max_rows: Optional[int] = None
+                  ) -> Tuple[List[str], List[Tuple[int, List[str]]]]:
+    """The header and the ``(line number, fields)`` of the first
+    ``max_rows`` non-blank data rows of a CSV file; a row with another
+    field count than the header raises :class:`PygSipError` naming its
+    line."""
     numbered = ((n, line) for n, line in iter_lines(path) if line.strip())
     current = [0]
 
@@ -166,11 +124,38 @@ def _csv_rows(path) -> Iterator[Tuple[int, List[str]]]:
             current[0] = n
             yield line
 
-    for row in csv.reader(lines()):
-        yield current[0], row
+    reader = csv.reader(lines())
+    try:
+        header = [h.strip() for h in next(reader)]
+        if len(set(header)) != len(header):
+            raise file_error(path, current[0], f'repeated column name in header {header}')
+        rows = []
+        for row in reader:
+            if max_rows is not None and len(rows) >= max_rows:
+                break
+            if len(row) != len(header):
+                more = len(row) > len(header)
+                raise file_error(path, current[0], f'expected {len(header)} comma-separated '
+                                 f'fields as in the header, found {len(row)} '
+                                 f"({'an unquoted comma?' if more else 'truncated line?'})")
+            rows.append((current[0], row))
+    except csv.Error as e:
+        raise file_error(path, current[0], f'malformed CSV ({e})') from None
+    if not rows:
+        raise PygSipError(f"'{path}' has no data rows")
+    return header, rows
 
 
-class MoleculeGraph:
+def smiles_column_index(path: Path, header: List[str], name: Optional[str]) -> int:
+    """The column ``name``, else the one called ``smiles`` (any case), else
+    the first."""
+    if name is not None:
+        return _column(path, header, name)
+    lower = [h.lower() for h in header]
+    return lower.index('smiles') if 'smiles' in lower else 0
+
+
+class MoleculeGraph(SampleReader):
     r"""Molecules as samples, linked by fingerprint similarity: a
     pre-training graph for molecule encoders in the sense of
     `"Structure-Inducing Pre-Training" <https://arxiv.org/abs/2103.10334>`_,
@@ -203,6 +188,8 @@ class MoleculeGraph:
         - **y:** :math:`(N, T)` float
         - **edge_index:** :math:`(2, E)`
     """
+    payload = 'molecules'
+
     def __init__(self, smiles: List[str], molecules: list, y: Tensor, label_names: List[str],
                  edge_index: Tensor, edge_weight: Optional[Tensor] = None,
                  masks: Optional[dict] = None, report: Optional[LoadReport] = None) -> None:
@@ -239,7 +226,8 @@ class MoleculeGraph:
         Args:
             path (str or Path): The CSV file.
             smiles_column (str, optional): The SMILES column.
-                (default: the first column)
+                (default: the column named ``smiles`` in any case, else the
+                first column)
             label_columns (list[str], optional): Label columns.
                 (default: all other columns)
             k (int, optional): Link each molecule to its ``k`` most similar
@@ -255,29 +243,23 @@ class MoleculeGraph:
             max_rows (int, optional): Read only the first ``max_rows`` data
                 rows. (default: :obj:`None`)
         """
+        if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int)
+                                     or max_rows < 1):
+            raise PygSipError(f'max_rows must be a positive integer, got {max_rows!r}')
+        _check_graph_args(k, threshold)
+        if split is not None:
+            _check_frac(split)
         path = existing_file(path)
         report = LoadReport(str(path))
-        rows = _csv_rows(path)
-        _, header = next(rows)
-        header = [h.strip() for h in header]
-        s_col = 0 if smiles_column is None else _column(path, header, smiles_column)
+        header, rows = read_csv_rows(path, max_rows)
+        s_col = smiles_column_index(path, header, smiles_column)
         if label_columns is None:
             l_cols = [i for i in range(len(header)) if i != s_col]
         else:
             l_cols = [_column(path, header, name) for name in label_columns]
-
-        smiles, labels, linenos = [], [], []
-        for lineno, row in rows:
-            if max_rows is not None and len(smiles) >= max_rows:
-                break
-            if len(row) < len(header):
-                raise file_error(path, lineno, f'expected {len(header)} comma-separated '
-                                 f'fields, found {len(row)} (truncated line?)')
-            smiles.append(row[s_col].strip())
-            labels.append([row[i].strip() or 'nan' for i in l_cols])
-            linenos.append(lineno)
-        if not smiles:
-            raise PygSipError(f"'{path}' has no data rows")
+        smiles = [row[s_col].strip() for _, row in rows]
+        linenos = [lineno for lineno, _ in rows]
+        labels = [[row[i].strip() or 'nan' for i in l_cols] for _, row in rows]
         y = _labels(path, labels, linenos, [header[i] for i in l_cols])
 
         kept_smiles, mols, graphs, kept = [], [], [], []
@@ -316,13 +298,11 @@ class MoleculeGraph:
         return cls(kept_smiles, graphs, y, [header[i] for i in l_cols], edge_index,
                    edge_weight, masks, report.log())
 
-    def to_sample_graph(self):
-        """The :class:`~pyg_sip.data.SampleGraph` with one molecule per sample,
-        ``y``, ``edge_weight``, the split masks and ``graph.report``."""
-        from pyg_sip.data import SampleGraph
-        return SampleGraph.from_molecules(self.molecules, self.edge_index, y=self.y,
-                                          edge_weight=self.edge_weight, report=self.report,
-                                          **self.masks)
+    def samples(self) -> list:
+        return self.molecules
+
+    def attributes(self) -> dict:
+        return {'y': self.y, 'edge_weight': self.edge_weight, **self.masks}
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(molecules={self.num_molecules}, '

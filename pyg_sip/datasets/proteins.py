@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -17,13 +17,14 @@ from pyg_sip.datasets._io import (
     existing_file,
     file_error,
     first_line,
-    index_of,
     iter_lines,
     keep_nodes,
     read_table,
+    resolve_pairs,
     separator,
     undirected_edges,
 )
+from pyg_sip.datasets.base import SampleReader
 from pyg_sip.errors import PygSipError
 
 STANDARD_RESIDUES = 'ACDEFGHIKLMNPQRSTVWY'
@@ -50,6 +51,10 @@ class _Records:
     sequences: List[str] = field(default_factory=list)
     titles: List[str] = field(default_factory=list)
     where: List[str] = field(default_factory=list)
+
+    def select(self, keep: List[int]) -> '_Records':
+        return _Records(*([getattr(self, f)[i] for i in keep]
+                          for f in ('ids', 'sequences', 'titles', 'where')))
 
 
 def _fasta(path: Path) -> Iterator[Tuple[int, str, str]]:
@@ -93,6 +98,40 @@ def _clean_sequence(path: Path, lineno: int, pid: str, seq: str) -> str:
     return seq
 
 
+def _iter_records(path: Path, keep: Optional[set] = None
+                  ) -> Iterator[Tuple[int, str, str, Optional[str]]]:
+    """``(line number, id, title, sequence)`` of each record of a FASTA or
+    ``id<TAB>sequence`` file; the sequence is :obj:`None` (not checked) for
+    an id outside ``keep``."""
+    if _is_fasta(path):
+        records = ((ln, title.split()[0] if title.split() else '', title, seq)
+                   for ln, title, seq in _fasta(path))
+    else:
+        table = read_table(path, 2, sep='\t')
+        records = zip(table.lineno.tolist(), table.columns[0].tolist(),
+                      table.columns[0].tolist(), table.columns[1].tolist())
+    for lineno, pid, title, seq in records:
+        pid = pid.strip()
+        if not pid:
+            raise file_error(path, lineno, 'empty protein id')
+        if keep is not None and pid not in keep:
+            yield lineno, pid, title, None
+        else:
+            yield lineno, pid, title, _clean_sequence(path, lineno, pid, seq)
+
+
+def read_sequences(path: PathLike) -> Tuple[List[str], List[str], List[int]]:
+    """``(ids, sequences, line numbers)`` of every record of a FASTA or
+    ``id<TAB>sequence`` file, in file order (repeats kept)."""
+    path = existing_file(path)
+    ids, seqs, linenos = [], [], []
+    for lineno, pid, _, seq in _iter_records(path):
+        ids.append(pid)
+        seqs.append(seq)
+        linenos.append(lineno)
+    return ids, seqs, linenos
+
+
 def _read_records(paths: Sequence[Path], report: LoadReport,
                   keep: Optional[set] = None) -> _Records:
     """Reads FASTA or ``id<TAB>sequence`` files. An id seen twice with the same
@@ -102,21 +141,10 @@ def _read_records(paths: Sequence[Path], report: LoadReport,
     skipped = 0
     for path in paths:
         path = existing_file(path)
-        if _is_fasta(path):
-            records = ((ln, title.split()[0] if title.split() else '', title, seq)
-                       for ln, title, seq in _fasta(path))
-        else:
-            table = read_table(path, 2, sep='\t')
-            records = zip(table.lineno.tolist(), table.columns[0].tolist(),
-                          table.columns[0].tolist(), table.columns[1].tolist())
-        for lineno, pid, title, seq in records:
-            pid = pid.strip()
-            if not pid:
-                raise file_error(path, lineno, 'empty protein id')
-            if keep is not None and pid not in keep:
+        for lineno, pid, title, seq in _iter_records(path, keep):
+            if seq is None:
                 skipped += 1
                 continue
-            seq = _clean_sequence(path, lineno, pid, seq)
             where = f"'{path}', line {lineno}"
             if pid in seen:
                 k = seen[pid]
@@ -134,16 +162,22 @@ def _read_records(paths: Sequence[Path], report: LoadReport,
     return out
 
 
+def check_length_rule(max_length: Optional[int], long_sequences: str) -> None:
+    """Checks the ``max_length`` / ``long_sequences`` arguments."""
+    if long_sequences not in ('truncate', 'drop'):
+        raise PygSipError(f"long_sequences must be 'truncate' or 'drop', got '{long_sequences}'")
+    if max_length is not None and (isinstance(max_length, bool) or
+                                   not isinstance(max_length, int) or max_length < 1):
+        raise PygSipError(f'max_length must be a positive integer, got {max_length!r}')
+
+
 def _limit_length(records: _Records, max_length: Optional[int], long_sequences: str,
                   report: LoadReport) -> _Records:
     """Applies the ``max_length`` rule: ``'truncate'`` keeps the first
     ``max_length`` residues, ``'drop'`` removes the protein."""
-    if long_sequences not in ('truncate', 'drop'):
-        raise PygSipError(f"long_sequences must be 'truncate' or 'drop', got '{long_sequences}'")
+    check_length_rule(max_length, long_sequences)
     if max_length is None:
         return records
-    if max_length < 1:
-        raise PygSipError(f'max_length must be positive, got {max_length}')
     lengths = np.fromiter(map(len, records.sequences), dtype=np.int64,
                           count=len(records.sequences))
     long = np.flatnonzero(lengths > max_length)
@@ -156,9 +190,7 @@ def _limit_length(records: _Records, max_length: Optional[int], long_sequences: 
         report.drop('sequence_too_long', len(long),
                     f"'{records.ids[long[0]]}' ({lengths[long[0]]} residues) at "
                     f'{records.where[long[0]]}')
-    keep = np.flatnonzero(lengths <= max_length).tolist()
-    return _Records(*([getattr(records, f)[i] for i in keep]
-                      for f in ('ids', 'sequences', 'titles', 'where')))
+    return records.select(np.flatnonzero(lengths <= max_length).tolist())
 
 
 def _count_nonstandard(sequences: Sequence[str], report: LoadReport) -> None:
@@ -184,18 +216,27 @@ def _read_interactions(path: Path, index: int, min_score: Optional[float],
     protein2 ... combined_score``) or a whitespace edge list ``a b [score]``
     (``#`` comments)."""
     sep = separator(path, '#')
-    fields = first_line(path, '#').split(sep)
+    first = first_line(path, '#').split(sep)[0].strip()
     scale = 1000.0  # STRING scores are integers in [0, 1000]
-    if fields[0] == _ACTIONS_HEADER:
+    if first in (_ACTIONS_HEADER, _LINKS_HEADER):
         table = read_table(path, sep=sep, header=True)
-        a, b, score_key = table.column('item_id_a'), table.column('item_id_b'), 'score'
-    elif fields[0] == _LINKS_HEADER:
-        table = read_table(path, sep=sep, header=True)
-        a, b, score_key = table.column('protein1'), table.column('protein2'), 'combined_score'
-    else:
-        table = read_table(path, min(len(fields), 3), sep=sep, comment='#')
+        a_key, b_key, score_key = (('item_id_a', 'item_id_b', 'score') if first == _ACTIONS_HEADER
+                                   else ('protein1', 'protein2', 'combined_score'))
+        a, b = table.column(a_key), table.column(b_key)
+        table.index(score_key)
+    else:  # an edge list: the score is optional, but then on every row or none
+        table = read_table(path, 2, max_fields=3, sep=sep, comment='#')
         a, b = table.columns[0], table.columns[1]
-        score_key, scale = (2 if len(table.columns) > 2 else None), 1.0
+        has_score = np.char.strip(table.columns[2]) != ''
+        if has_score.any() and not has_score.all():
+            i, j = int(np.flatnonzero(has_score)[0]), int(np.flatnonzero(~has_score)[0])
+            raise table.error(j, f'no score, but line {table.lineno[i]} has one (give a '
+                              f'score on every line or on none)')
+        score_key, scale = (2 if has_score.all() else None), 1.0
+    a, b = np.char.strip(a), np.char.strip(b)
+    empty = (a == '') | (b == '')
+    if empty.any():
+        raise table.error(int(np.flatnonzero(empty)[0]), 'empty protein id')
     score = None if score_key is None else table.numbers(score_key, 'score')
     keep = np.ones(len(table), dtype=bool)
     if min_score is not None:
@@ -223,7 +264,69 @@ def _qualify(ids: np.ndarray, prefix: str) -> np.ndarray:
     return np.where(has, ids, np.char.add(prefix + '.', ids))
 
 
-class ProteinInteractionGraph:
+def _interaction_files(interactions: InteractionFiles, qualify_ids: bool
+                       ) -> Tuple[List[str], List[Path]]:
+    """The group name and the path of each interaction file."""
+    if isinstance(interactions, Mapping):
+        return [str(k) for k in interactions], as_paths(list(interactions.values()))
+    if qualify_ids:
+        raise PygSipError('qualify_ids needs interactions as a dict {group: file}')
+    paths = as_paths(interactions)
+    return [p.stem for p in paths], paths
+
+
+def _read_all_interactions(paths: List[Path], prefixes: Optional[List[str]],
+                           min_score: Optional[float], modes: Optional[Sequence[str]],
+                           report: LoadReport) -> _Interactions:
+    """Every interaction file read and concatenated; with ``prefixes``, the
+    ids of file ``k`` lacking it get ``prefixes[k]`` (see :func:`_qualify`)."""
+    wanted = None if modes is None else set(modes)
+    seen: set = set()
+    parts = []
+    for k, path in enumerate(paths):
+        part = _read_interactions(path, k, min_score, wanted, seen, report)
+        if prefixes is not None:
+            part.a, part.b = _qualify(part.a, prefixes[k]), _qualify(part.b, prefixes[k])
+        parts.append(part)
+    if wanted is not None and wanted - seen:
+        raise PygSipError(f'modes {sorted(wanted - seen)} occur in no interaction file '
+                          f'(found {sorted(seen)})')
+    scores = [p.score for p in parts]
+    return _Interactions(np.concatenate([p.a for p in parts]),
+                         np.concatenate([p.b for p in parts]),
+                         None if any(x is None for x in scores) else np.concatenate(scores),
+                         np.concatenate([p.lineno for p in parts]),
+                         np.concatenate([p.file for p in parts]))
+
+
+def _taxa(records: _Records) -> np.ndarray:
+    """The taxon of each STRING id ``taxon.protein``."""
+    ids = np.array(records.ids, dtype=str)
+    taxon, dot, _ = np.char.partition(ids, '.').T
+    if not (dot == '.').all():
+        i = int(np.flatnonzero(dot != '.')[0])
+        raise PygSipError(f"group='string' needs STRING ids 'taxon.protein', got "
+                          f"'{ids[i]}' at {records.where[i]}")
+    return taxon
+
+
+def _file_groups(src: np.ndarray, dst: np.ndarray, file: np.ndarray, num_nodes: int,
+                 records: _Records, paths: List[Path]) -> Tensor:
+    """Each protein's group is the file of its interactions; a protein in
+    two files raises."""
+    node = torch.as_tensor(np.concatenate([src, dst]))
+    g = torch.as_tensor(np.concatenate([file, file]))
+    low = torch.full((num_nodes, ), len(paths)).scatter_reduce(0, node, g, 'amin')
+    high = torch.full((num_nodes, ), -1).scatter_reduce(0, node, g, 'amax')
+    clash = ((high >= 0) & (low != high)).nonzero().view(-1)
+    if clash.numel():
+        i = int(clash[0])
+        raise PygSipError(f"protein '{records.ids[i]}' interacts in two group files: "
+                          f"'{paths[int(low[i])]}' and '{paths[int(high[i])]}'")
+    return high
+
+
+class ProteinInteractionGraph(SampleReader):
     r"""Protein sequences and the protein-protein interactions between them:
     the pre-training graph of the protein experiments of `"Structure-Inducing
     Pre-Training" <https://arxiv.org/abs/2103.10334>`_ (Tree-of-Life
@@ -275,6 +378,8 @@ class ProteinInteractionGraph:
         - **group:** :math:`(|\mathcal{V}|)`
         - **edge_weight:** :math:`(|\mathcal{E}|)`
     """
+    payload = 'proteins'
+
     def __init__(self, ids: List[str], sequences: List[str], edge_index: Tensor,
                  group: Optional[Tensor] = None, group_names: Optional[List[str]] = None,
                  edge_weight: Optional[Tensor] = None,
@@ -300,6 +405,12 @@ class ProteinInteractionGraph:
     def num_interactions(self) -> int:
         """Number of undirected interactions."""
         return self.edge_index.size(1) // 2
+
+    def samples(self) -> List[str]:
+        return self.sequences
+
+    def attributes(self) -> Dict[str, Optional[Tensor]]:
+        return {'group': self.group, 'edge_weight': self.edge_weight}
 
     @classmethod
     def from_files(cls, sequences: Union[PathLike, Sequence[PathLike]],
@@ -351,105 +462,47 @@ class ProteinInteractionGraph:
         if group == 'file' and keep_isolated:
             raise PygSipError("group='file' gives no group to isolated proteins: "
                               'use keep_isolated=False')
-        if isinstance(interactions, Mapping):
-            names = [str(k) for k in interactions]
-            inter_paths = as_paths(list(interactions.values()))
-        else:
-            inter_paths = as_paths(interactions)
-            names = [p.stem for p in inter_paths]
-            if qualify_ids:
-                raise PygSipError('qualify_ids needs interactions as a dict {group: file}')
+        check_length_rule(max_length, long_sequences)
+        names, inter_paths = _interaction_files(interactions, qualify_ids)
         seq_paths = as_paths(sequences)
         report = LoadReport(', '.join(map(str, seq_paths + inter_paths)))
-
-        wanted_modes = None if modes is None else set(modes)
-        seen_modes: set = set()
-        parts = []
-        for k, path in enumerate(inter_paths):
-            part = _read_interactions(path, k, min_score, wanted_modes, seen_modes, report)
-            if qualify_ids:
-                part.a, part.b = _qualify(part.a, names[k]), _qualify(part.b, names[k])
-            parts.append(part)
-        if wanted_modes is not None and wanted_modes - seen_modes:
-            raise PygSipError(f'modes {sorted(wanted_modes - seen_modes)} occur in no '
-                              f'interaction file (found {sorted(seen_modes)})')
-        a = np.concatenate([p.a for p in parts])
-        b = np.concatenate([p.b for p in parts])
-        lineno = np.concatenate([p.lineno for p in parts])
-        file = np.concatenate([p.file for p in parts])
-        score = (np.concatenate([p.score for p in parts])
-                 if all(p.score is not None for p in parts) else None)
-
-        keep = None if keep_isolated else set(np.unique(np.concatenate([a, b])).tolist())
-        records = _read_records(seq_paths, report, keep)
-        records = _limit_length(records, max_length, long_sequences, report)
+        # read
+        pairs = _read_all_interactions(inter_paths, names if qualify_ids else None, min_score,
+                                       modes, report)
+        keep = None if keep_isolated else set(np.unique(np.concatenate([pairs.a, pairs.b])))
+        records = _limit_length(_read_records(seq_paths, report, keep), max_length,
+                                long_sequences, report)
+        # resolve
         ids = np.array(records.ids, dtype=str)
-        src, found_a = index_of(ids, a)
-        dst, found_b = index_of(ids, b)
-        found = found_a & found_b
-        if not found.all():
-            i = int(np.flatnonzero(~found)[0])
-            report.drop('interaction_no_sequence', int((~found).sum()),
-                        f"'{a[i] if not found_a[i] else b[i]}' at '{inter_paths[file[i]]}', "
-                        f'line {lineno[i]}')
+        src, dst, found = resolve_pairs(
+            ids, pairs.a, pairs.b, report, 'interaction_no_sequence',
+            lambda i: f"'{inter_paths[pairs.file[i]]}', line {pairs.lineno[i]}")
         edge_index, edge_weight = undirected_edges(
-            src[found], dst[found], len(ids), report, 'interactions',
-            None if score is None else score[found])
-
-        node_group = group_names = None
-        if group == 'string':
-            node_group = cls._taxa(records)
-        elif group == 'file':
-            node_group = cls._file_groups(src[found], dst[found], file[found], len(ids),
-                                          records, inter_paths)
-            group_names = names
-
-        sequences_kept = records.sequences
+            src, dst, len(ids), report, 'interactions',
+            None if pairs.score is None else pairs.score[found])
+        file_group = (_file_groups(src, dst, pairs.file[found], len(ids), records, inter_paths)
+                      if group == 'file' else None)
+        # filter
+        kept = torch.arange(len(ids))
         if not keep_isolated:
             degree = torch.bincount(edge_index[0], minlength=len(ids))
             report.drop('protein_isolated', int((degree == 0).sum()))
             edge_index, kept = keep_nodes(degree > 0, edge_index)
-            ids, sequences_kept = ids[kept.numpy()], [sequences_kept[i] for i in kept.tolist()]
-            if node_group is not None:
-                node_group = node_group[kept.numpy() if group == 'string' else kept]
-        if group == 'string':
-            group_names, inverse = np.unique(node_group, return_inverse=True)
-            node_group, group_names = torch.as_tensor(inverse.astype(np.int64)), \
-                group_names.tolist()
-        if len(ids) == 0:
+        if kept.numel() == 0:
             raise PygSipError(f'no proteins left after reading {report.source} '
                               f'(dropped: {report.dropped})')
-        report.counts = {'proteins': len(ids), **report.counts}
-        _count_nonstandard(sequences_kept, report)
-        return cls(ids.tolist(), sequences_kept, edge_index, node_group, group_names,
+        records = records.select(kept.tolist())
+        node_group, group_names = None, None
+        if group == 'string':
+            group_names, inverse = np.unique(_taxa(records), return_inverse=True)
+            node_group, group_names = torch.from_numpy(inverse.astype(np.int64)), \
+                group_names.tolist()
+        elif group == 'file':
+            node_group, group_names = file_group[kept], names
+        report.counts = {'proteins': len(records.ids), **report.counts}
+        _count_nonstandard(records.sequences, report)
+        return cls(records.ids, records.sequences, edge_index, node_group, group_names,
                    edge_weight, report.log())
-
-    @staticmethod
-    def _taxa(records: _Records) -> np.ndarray:
-        """The taxon of each STRING id ``taxon.protein``."""
-        ids = np.array(records.ids, dtype=str)
-        taxon, dot, _ = np.char.partition(ids, '.').T
-        if not (dot == '.').all():
-            i = int(np.flatnonzero(dot != '.')[0])
-            raise PygSipError(f"group='string' needs STRING ids 'taxon.protein', got "
-                              f"'{ids[i]}' at {records.where[i]}")
-        return taxon
-
-    @staticmethod
-    def _file_groups(src: np.ndarray, dst: np.ndarray, file: np.ndarray, num_nodes: int,
-                     records: _Records, paths: List[Path]) -> Tensor:
-        """Each protein's group is the file of its interactions; a protein in
-        two files raises."""
-        node = torch.as_tensor(np.concatenate([src, dst]))
-        g = torch.as_tensor(np.concatenate([file, file]))
-        low = torch.full((num_nodes, ), len(paths)).scatter_reduce(0, node, g, 'amin')
-        high = torch.full((num_nodes, ), -1).scatter_reduce(0, node, g, 'amax')
-        clash = ((high >= 0) & (low != high)).nonzero().view(-1)
-        if clash.numel():
-            i = int(clash[0])
-            raise PygSipError(f"protein '{records.ids[i]}' interacts in two group files: "
-                              f"'{paths[int(low[i])]}' and '{paths[int(high[i])]}'")
-        return high
 
     @classmethod
     def from_shs27k(cls, root: PathLike, **kwargs) -> 'ProteinInteractionGraph':
@@ -468,21 +521,6 @@ class ProteinInteractionGraph:
         return cls.from_files(root / 'protein.SHS27k.sequences.dictionary.tsv',
                               root / 'protein.actions.SHS27k.STRING.txt', **kwargs)
 
-    def to_sample_graph(self, tokenizer=None):
-        """The :class:`~pyg_sip.data.SampleGraph` of the tokenised sequences
-        (default tokenizer: :class:`~pyg_sip.data.AminoAcidTokenizer`), with
-        ``group`` and ``edge_weight`` when known and :attr:`report` as
-        ``graph.report``."""
-        from pyg_sip.data import AminoAcidTokenizer, SampleGraph
-        attrs = {}
-        if self.group is not None:
-            attrs['group'] = self.group
-        if self.edge_weight is not None:
-            attrs['edge_weight'] = self.edge_weight
-        return SampleGraph.from_sequences(self.sequences, self.edge_index,
-                                          tokenizer=tokenizer or AminoAcidTokenizer(),
-                                          report=self.report, **attrs)
-
     def __repr__(self) -> str:
         groups = '' if self.group_names is None else f', groups={len(self.group_names)}'
         return (f'{self.__class__.__name__}(proteins={self.num_proteins}, '
@@ -491,8 +529,11 @@ class ProteinInteractionGraph:
 
 # --------------------------------------------------------------------- DeepLoc
 @dataclass
-class DeepLocSet:
-    r"""Proteins with DeepLoc subcellular-localisation labels.
+class DeepLocSet(SampleReader):
+    r"""Proteins with DeepLoc subcellular-localisation labels (`"DeepLoc:
+    prediction of protein subcellular localization using deep learning"
+    <https://doi.org/10.1093/bioinformatics/btx431>`_), for probes and
+    fine-tuning: no pre-training graph. Build it with :meth:`from_fasta`.
 
     Args:
         ids (list[str]): UniProt accessions.
@@ -507,53 +548,65 @@ class DeepLocSet:
     location: Tensor
     membrane: Tensor
     report: LoadReport
+    payload = 'proteins'
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def to_sample_graph(self, tokenizer=None):
-        """A :class:`~pyg_sip.data.SampleGraph` without edges, ``y`` the
-        localisation class and ``membrane`` the membrane label."""
-        from pyg_sip.data import AminoAcidTokenizer, SampleGraph
-        return SampleGraph.from_sequences(self.sequences, torch.empty(2, 0, dtype=torch.long),
-                                          tokenizer=tokenizer or AminoAcidTokenizer(),
-                                          y=self.location, membrane=self.membrane,
-                                          report=self.report)
+    @property
+    def edge_index(self) -> Tensor:
+        return torch.empty(2, 0, dtype=torch.long)
+
+    def samples(self) -> List[str]:
+        return self.sequences
+
+    def attributes(self) -> Dict[str, Tensor]:
+        """``y``: the localisation class; ``membrane``: the membrane label."""
+        return {'y': self.location, 'membrane': self.membrane}
+
+    @classmethod
+    def from_fasta(cls, path: PathLike, max_length: Optional[int] = None,
+                   long_sequences: str = 'truncate') -> 'DeepLocSet':
+        r"""Reads a DeepLoc FASTA file (headers ``>Accession
+        Location-M|S|U [tag]``; needs the ``bio`` extra), e.g.
+        ``datasets/deeploc_subsets/deeploc_test_set.fasta``. An unknown
+        location or membrane label raises :class:`~pyg_sip.errors.PygSipError`
+        naming the line. A protein with two locations
+        (``Cytoplasm-Nucleus-U``) takes the first one, counted as
+        ``locations_multiple``. ``max_length`` and duplicate ids follow
+        :class:`ProteinInteractionGraph`'s rules.
+
+        Args:
+            path (str or Path): The FASTA file.
+            max_length (int, optional): Longest sequence kept as is.
+                (default: :obj:`None`)
+            long_sequences (str, optional): :obj:`"truncate"` or
+                :obj:`"drop"`. (default: :obj:`"truncate"`)
+        """
+        check_length_rule(max_length, long_sequences)
+        path = existing_file(path)
+        report = LoadReport(str(path))
+        records = _limit_length(_read_records([path], report), max_length, long_sequences,
+                                report)
+        location, membrane, multiple = [], [], 0
+        for title, where in zip(records.titles, records.where):
+            words = title.split()
+            *locs, mem = (words[1] if len(words) > 1 else '').split('-')
+            if not locs or any(loc not in DEEPLOC_LOCATIONS for loc in locs) \
+                    or mem not in DEEPLOC_MEMBRANE:
+                raise PygSipError(f"{where}: expected '<accession> <location>-<M|S|U>' with "
+                                  f'a location in {DEEPLOC_LOCATIONS}, got {title!r}')
+            location.append(DEEPLOC_LOCATIONS.index(locs[0]))
+            membrane.append(DEEPLOC_MEMBRANE.index(mem))
+            multiple += len(locs) > 1
+        report.count('locations_multiple', multiple)
+        report.counts = {'proteins': len(records.ids), **report.counts}
+        _count_nonstandard(records.sequences, report)
+        return cls(records.ids, records.sequences, torch.tensor(location, dtype=torch.long),
+                   torch.tensor(membrane, dtype=torch.long), report.log())
 
 
 def load_deeploc(path: PathLike, max_length: Optional[int] = None,
                  long_sequences: str = 'truncate') -> DeepLocSet:
-    r"""Reads a DeepLoc FASTA file (headers ``>Accession Location-M|S|U
-    [tag]``; needs the ``bio`` extra), e.g. ``datasets/deeploc_subsets/
-    deeploc_test_set.fasta``. An unknown location or membrane label raises
-    :class:`~pyg_sip.errors.PygSipError` naming the line. A protein with two
-    locations (``Cytoplasm-Nucleus-U``) takes the first one, counted as
-    ``locations_multiple`` in the report. ``max_length`` and duplicate ids
-    follow :class:`ProteinInteractionGraph`'s rules.
-
-    Args:
-        path (str or Path): The FASTA file.
-        max_length (int, optional): Longest sequence kept as is.
-            (default: :obj:`None`)
-        long_sequences (str, optional): :obj:`"truncate"` or :obj:`"drop"`.
-            (default: :obj:`"truncate"`)
-    """
-    path = existing_file(path)
-    report = LoadReport(str(path))
-    records = _limit_length(_read_records([path], report), max_length, long_sequences, report)
-    location, membrane, multiple = [], [], 0
-    for title, where in zip(records.titles, records.where):
-        words = title.split()
-        *locs, mem = (words[1] if len(words) > 1 else '').split('-')
-        if not locs or any(loc not in DEEPLOC_LOCATIONS for loc in locs) \
-                or mem not in DEEPLOC_MEMBRANE:
-            raise PygSipError(f"{where}: expected '<accession> <location>-<M|S|U>' with a "
-                              f'location in {DEEPLOC_LOCATIONS}, got {title!r}')
-        location.append(DEEPLOC_LOCATIONS.index(locs[0]))
-        membrane.append(DEEPLOC_MEMBRANE.index(mem))
-        multiple += len(locs) > 1
-    report.count('locations_multiple', multiple)
-    report.counts = {'proteins': len(records.ids), **report.counts}
-    _count_nonstandard(records.sequences, report)
-    return DeepLocSet(records.ids, records.sequences, torch.tensor(location),
-                      torch.tensor(membrane), report.log())
+    """:meth:`DeepLocSet.from_fasta` (kept for existing callers)."""
+    return DeepLocSet.from_fasta(path, max_length, long_sequences)

@@ -252,7 +252,7 @@ class TextLinkGraph(SampleReader):
         num_nodes = len(docs)
 
         table = read_table(root / 'graph.txt', 2, sep=None)
-        pairs = np.stack([table.integers(0, 'node index'), table.integers(1, 'node index')], 1)
+        pairs = np.stack([table.integers(0, 'a node index'), table.integers(1, 'a node index')], 1)
         bad = np.flatnonzero(((pairs < 0) | (pairs >= num_nodes)).any(1))
         if len(bad):
             raise table.error(int(bad[0]), f'node index {pairs[bad[0]].tolist()} is not in '

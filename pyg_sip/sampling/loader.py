@@ -7,9 +7,11 @@ from torch.utils.data import DataLoader
 from torch_geometric.data import Data
 
 from pyg_sip.errors import PygSipError
+from pyg_sip.sampling.batch import StructureBatch
 from pyg_sip.sampling.csr import CSRGraph
 from pyg_sip.sampling.negative import NegativeSampler, check_policy
 from pyg_sip.sampling.neighbor import remove_pairs, sample_neighbors, sample_positives
+from pyg_sip.utils.checks import as_tensor, check_edge_index, check_index, check_int, first_true
 
 _MASK64 = (1 << 64) - 1
 
@@ -31,20 +33,14 @@ class StructureLoader:
     self-loops (see :class:`NegativeSampler`, also for the ``'hard'``
     fallback). Anchors without neighbours get no pairs but stay in the batch,
     so their per-sample loss is kept. Sampling runs on the CPU in pure
-    PyTorch (no pyg-lib or torch-sparse needed). A batch is a :class:`~torch_geometric.data.Data`
-    holding
-
-    - ``n_id``: global ids of the :math:`U` distinct samples (anchors first,
-      in batch order), followed in message-passing mode by the extra k-hop
-      neighbours;
-    - ``num_anchors`` (:math:`B`) and ``num_seeds`` (:math:`U`);
-    - ``pos_index``, ``neg_index``: pairs as local indices into ``n_id``, row
-      0 = anchor;
-    - the payload of all samples of ``n_id`` from ``graph.payload(n_id,
-      max_length)`` (or ``x[n_id]`` for a plain :class:`Data`);
-    - message-passing mode only (``num_neighbors`` given): ``edge_index``,
-      the sampled k-hop graph over ``n_id`` (``edge_index[0]`` = source) with
-      every anchor–positive edge removed in both directions.
+    PyTorch (no pyg-lib or torch-sparse needed). Every batch is a
+    :class:`~pyg_sip.sampling.StructureBatch` (its fields are documented
+    there): the :math:`U` distinct samples of the batch (anchors first) in
+    ``n_id``, ``num_anchors``, ``num_embedded``, the pairs ``pos_index`` /
+    ``neg_index`` as local indices, the payload from ``graph.payload(n_id,
+    max_length)`` (or ``x[n_id]`` for a plain :class:`Data`), and, in
+    message-passing mode (``num_neighbors`` given), the sampled k-hop
+    ``edge_index`` without anchor–positive edges.
 
     Batch :math:`i` of epoch :math:`e` draws from a generator seeded by
     :math:`(\text{seed}, e, i)`, so batches are reproducible, also with
@@ -65,8 +61,8 @@ class StructureLoader:
             (default: :obj:`None`, all nodes)
         shuffle (bool, optional): Shuffle anchors every epoch.
             (default: :obj:`True`)
-        seed (int, optional): Random seed. (default: :obj:`None`, drawn from
-            torch's global generator)
+        seed (int, optional): The random seed. (default: :obj:`None`, drawn
+            from torch's global generator)
         num_workers (int, optional): Worker processes. (default: :obj:`0`)
         mp_edge_index (torch.Tensor, optional): Message-passing graph, if not
             :math:`G_{PT}`. (default: :obj:`None`)
@@ -102,26 +98,37 @@ class StructureLoader:
         drop_last: bool = False,
         num_rounds: int = 8,
     ):
+        if not isinstance(graph, Data):
+            raise PygSipError(f"'graph' must be a SampleGraph or a "
+                              f'torch_geometric Data, got {type(graph).__name__}')
         if getattr(graph, 'edge_index', None) is None:
             raise PygSipError("The graph needs an 'edge_index' (the "
                               'pre-training graph)')
-        N = int(graph.num_nodes)
-        _check_count('batch_size', batch_size, 1)
-        _check_count('num_positives', num_positives, 0)
-        _check_count('num_negatives', num_negatives, 0)
-        _check_count('num_workers', num_workers, 0)
-        _check_count('num_rounds', num_rounds, 0)
-        if max_length is not None:
-            _check_count('max_length', max_length, 1)
+        N = check_int('graph.num_nodes', graph.num_nodes, low=0)
+        check_int('batch_size', batch_size, low=1)
+        check_int('num_positives', num_positives, low=0)
+        check_int('num_negatives', num_negatives, low=0)
+        check_int('num_workers', num_workers, low=0)
+        check_int('num_rounds', num_rounds, low=0)
+        check_int('max_length', max_length, low=1, optional=True)
+        check_int('seed', seed, low=None, optional=True)
+        for name, flag in (('shuffle', shuffle), ('drop_last', drop_last)):
+            if not isinstance(flag, bool):
+                raise PygSipError(f"'{name}' must be True or False, got "
+                                  f'{flag!r}')
         check_policy(negative_sampling, N, negative_weights,
                      getattr(graph, 'group', None))
         if num_neighbors is not None:
+            if isinstance(num_neighbors, (str, bytes)) or not isinstance(
+                    num_neighbors, Sequence):
+                raise PygSipError(f"'num_neighbors' must be a list of "
+                                  f'integers, got {num_neighbors!r}')
             num_neighbors = list(num_neighbors)
-            for k in num_neighbors:
-                _check_count('num_neighbors entry', k, -1)
-        edge_index = _check_edge_index('edge_index', graph.edge_index, N)
+            for hop, k in enumerate(num_neighbors):
+                check_int(f'num_neighbors[{hop}]', k, low=-1)
+        edge_index = _check_edges('edge_index', graph.edge_index, N)
         if mp_edge_index is not None:
-            mp_edge_index = _check_edge_index('mp_edge_index', mp_edge_index, N)
+            mp_edge_index = _check_edges('mp_edge_index', mp_edge_index, N)
         self.input_nodes = _check_input_nodes(input_nodes, N)
 
         self.graph, self.batch_size = graph, batch_size
@@ -152,7 +159,7 @@ class StructureLoader:
         r"""Sets the epoch that the next iteration samples."""
         self.epoch = int(epoch)
 
-    def __iter__(self) -> Iterator[Data]:
+    def __iter__(self) -> Iterator[StructureBatch]:
         epoch = self.epoch
         self.epoch += 1
         anchors = self.input_nodes
@@ -166,7 +173,7 @@ class StructureLoader:
                                collate_fn=batches, num_workers=self.num_workers))
 
     def sample(self, anchor: Tensor,
-               generator: Optional[torch.Generator] = None) -> Data:
+               generator: Optional[torch.Generator] = None) -> StructureBatch:
         r"""Builds the batch of the anchors ``anchor`` (what iteration yields
         for each chunk of anchors).
 
@@ -192,7 +199,7 @@ class StructureLoader:
                                  local[:pos.numel()]])
         neg_index = torch.stack([row.expand_as(neg_mask).masked_select(neg_mask),
                                  local[pos.numel():]])
-        num_seeds = n_id.numel()
+        num_embedded = n_id.numel()
 
         edge_index = None
         if self.message_passing is not None:
@@ -200,10 +207,10 @@ class StructureLoader:
             n_id, edge_index = sample_neighbors(mp.rowptr, mp.col, n_id,
                                                 self.num_neighbors, generator)
             edge_index = remove_pairs(edge_index, pos_index, n_id.numel())
-        batch = Data(n_id=n_id, pos_index=pos_index, neg_index=neg_index,
-                     **self._payload(n_id))
-        batch.num_anchors, batch.num_seeds = B, num_seeds
-        batch.num_nodes = n_id.numel()
+        batch = StructureBatch(n_id=n_id, pos_index=pos_index,
+                               neg_index=neg_index, num_anchors=B,
+                               num_embedded=num_embedded,
+                               **self._payload(n_id))
         if edge_index is not None:
             batch.edge_index = edge_index
         return batch
@@ -229,7 +236,7 @@ class _EpochBatches:
     def __init__(self, loader: StructureLoader, anchors: Tensor, epoch: int):
         self.loader, self.anchors, self.epoch = loader, anchors, epoch
 
-    def __call__(self, index: int) -> Data:
+    def __call__(self, index: int) -> StructureBatch:
         size = self.loader.batch_size
         gen = torch.Generator().manual_seed(
             _mix(self.loader.seed, self.epoch, index + 1))
@@ -291,45 +298,18 @@ def _mix(*values: int) -> int:
     return h >> 1
 
 
-def _check_count(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise PygSipError(f"'{name}' must be an integer >= {low}, got {value!r}")
-
-
-def _check_edge_index(name: str, edge_index: Any, num_nodes: int) -> Tensor:
-    edge_index = torch.as_tensor(edge_index).cpu()  # sampling runs on CPU
-    if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise PygSipError(f"'{name}' must have shape [2, E], got "
-                          f'{list(edge_index.shape)}')
-    edge_index = edge_index.long()
-    bad = ((edge_index < 0) | (edge_index >= num_nodes)).any(0).nonzero()
-    if bad.numel() > 0:
-        e = int(bad[0])
-        raise PygSipError(f"'{name}' column {e} = {edge_index[:, e].tolist()} "
-                          f'is out of range for {num_nodes} nodes')
-    return edge_index
+def _check_edges(name: str, edge_index: Any, num_nodes: int) -> Tensor:
+    # sampling runs on the CPU
+    return check_edge_index(name, as_tensor(name, edge_index).cpu(), num_nodes)
 
 
 def _check_input_nodes(input_nodes: Any, num_nodes: int) -> Tensor:
     if input_nodes is None:
         return torch.arange(num_nodes)
-    nodes = torch.as_tensor(input_nodes).view(-1).cpu()
-    if nodes.dtype == torch.bool:
-        if nodes.numel() != num_nodes:
-            raise PygSipError(f"Boolean 'input_nodes' must have {num_nodes} "
-                              f'entries, got {nodes.numel()}')
-        return nodes.nonzero().view(-1)
-    if nodes.is_floating_point() or nodes.is_complex():
-        raise PygSipError(f"'input_nodes' must be integer ids or a boolean "
-                          f'mask, got dtype {nodes.dtype}')
-    nodes = nodes.long()
-    bad = ((nodes < 0) | (nodes >= num_nodes)).nonzero().view(-1)
-    if bad.numel() > 0:
-        raise PygSipError(f"'input_nodes' entry {int(bad[0])} = "
-                          f'{int(nodes[bad[0]])} is out of range for '
-                          f'{num_nodes} nodes')
+    nodes = check_index('input_nodes', as_tensor('input_nodes', input_nodes).cpu(),
+                        num_nodes)
     ordered = nodes.sort()[0]
-    repeated = (ordered[1:] == ordered[:-1]).nonzero().view(-1)
-    if repeated.numel() > 0:
-        raise PygSipError(f"'input_nodes' repeats node {int(ordered[repeated[0]])}")
+    pos = first_true(ordered[1:] == ordered[:-1])
+    if pos >= 0:
+        raise PygSipError(f"'input_nodes' repeats node {int(ordered[pos])}")
     return nodes

@@ -3,8 +3,6 @@ checkpoints with exact resume, early stopping and distributed data parallel."""
 from __future__ import annotations
 
 import json
-import math
-import numbers
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
@@ -18,6 +16,7 @@ from pyg_sip.train.checkpoint import (BEST, CHECKPOINT, METRICS, check_module_st
                                       check_trainer_state, load_weights_only, read_metrics)
 from pyg_sip.train.distributed import dist_info
 from pyg_sip.train.schedule import SCHEDULES, lr_factor, step_seed
+from pyg_sip.utils.checks import check_choice, check_int, check_real
 from pyg_sip.utils.io import atomic_save, atomic_write_text, clean_stale_tmp
 
 
@@ -147,19 +146,18 @@ class Trainer:
                               ) from None
         if per_epoch < 1:
             raise PygSipError('the loader yields no batches (no anchors?)')
-        if not isinstance(schedule, str) or schedule not in SCHEDULES:
-            raise PygSipError(f"'schedule' must be one of {SCHEDULES} (got {schedule!r})")
-        epochs = _check_int('epochs', epochs, 1)
-        max_steps = _check_int('max_steps', max_steps, 1, optional=True)
-        warmup_steps = _check_int('warmup_steps', warmup_steps, 0)
-        checkpoint_every = _check_int('checkpoint_every', checkpoint_every, 1, optional=True)
-        log_every = _check_int('log_every', log_every, 1)
-        val_every = _check_int('val_every', val_every, 1)
-        patience = _check_int('patience', patience, 1, optional=True)
-        seed = _check_int('seed', seed, 0)
-        lr = _check_real('lr', lr, positive=True)
-        weight_decay = _check_real('weight_decay', weight_decay, positive=False)
-        grad_clip = _check_real('grad_clip', grad_clip, positive=True, optional=True)
+        schedule = check_choice('schedule', schedule, SCHEDULES)
+        epochs = check_int('epochs', epochs, 1)
+        max_steps = check_int('max_steps', max_steps, 1, optional=True)
+        warmup_steps = check_int('warmup_steps', warmup_steps, 0)
+        checkpoint_every = check_int('checkpoint_every', checkpoint_every, 1, optional=True)
+        log_every = check_int('log_every', log_every, 1)
+        val_every = check_int('val_every', val_every, 1)
+        patience = check_int('patience', patience, 1, optional=True)
+        seed = check_int('seed', seed, 0)
+        lr = check_real('lr', lr, 0.0, low_open=True)
+        weight_decay = check_real('weight_decay', weight_decay, 0.0)
+        grad_clip = check_real('grad_clip', grad_clip, 0.0, low_open=True, optional=True)
         for name, value in (('amp', amp), ('resume', resume), ('progress', progress)):
             if not isinstance(value, bool):
                 raise PygSipError(f"'{name}' must be True or False (got {value!r})")
@@ -382,27 +380,6 @@ class Trainer:
 
 _STOPPED = ('the parameters were not updated and the last checkpoint is kept; check the '
             'inputs for NaN/inf or lower the learning rate')
-
-
-def _check_int(name: str, value: Any, minimum: int, optional: bool = False) -> Optional[int]:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        allowed = f'an integer >= {minimum}' + (' or None' if optional else '')
-        raise PygSipError(f"'{name}' must be {allowed} (got {value!r})")
-    return int(value)
-
-
-def _check_real(name: str, value: Any, positive: bool,
-                optional: bool = False) -> Optional[float]:
-    if value is None and optional:
-        return None
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(value) or value < 0 or (positive and value == 0)):
-        allowed = ('a positive' if positive else 'a non-negative') + ' finite number'
-        raise PygSipError(f"'{name}' must be {allowed}" + (' or None' if optional else '')
-                          + f' (got {value!r})')
-    return float(value)
 
 
 def _check_device(device: Optional[str | torch.device]) -> torch.device:

@@ -48,6 +48,9 @@ def test_iter_lines_gzip_and_encoding(tmp_path):
 def test_read_table(tmp_path):
     path = tmp_path / 't.tsv'
     path.write_text('# comment\nname\tvalue\n\nx\t1.5\ny\t2\textra\n')
+    with pytest.raises(PygSipError, match=r"line 5: expected 2 fields .* found 3 \(a tab inside"):
+        read_table(path, sep='\t', header=True, comment='#')
+    path.write_text('# comment\nname\tvalue\n\nx\t1.5\ny\t2\n')
     table = read_table(path, sep='\t', header=True, comment='#')
     assert table.header == ['name', 'value'] and table.lineno.tolist() == [4, 5]
     assert table.column('name').tolist() == ['x', 'y']

@@ -93,7 +93,7 @@ def test_max_length_truncate(tmp_path):
     assert graph.report.counts['sequences_truncated'] == 2
     with pytest.raises(PygSipError, match='long_sequences'):
         ProteinInteractionGraph.from_files(seqs, edges, max_length=4, long_sequences='cut')
-    with pytest.raises(PygSipError, match='max_length must be positive'):
+    with pytest.raises(PygSipError, match='max_length must be a positive integer'):
         ProteinInteractionGraph.from_files(seqs, edges, max_length=0)
 
 

@@ -328,3 +328,9 @@ def test_non_finite_gradient_stops_the_run(graph, tmp_path):
         trainer.fit()
     for key, value in params(trainer.module).items():
         assert torch.equal(value, before[key]), key
+
+
+def test_planted_payload_is_live(tmp_path):
+    """The hostile files above would write the marker if anything unpickled them."""
+    pickle.loads(pickle.dumps(Planted(tmp_path / 'marker'), protocol=2))
+    assert (tmp_path / 'marker').exists()
