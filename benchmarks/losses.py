@@ -8,7 +8,13 @@ Inputs: embeddings z [B, d] (d = 128) of B anchors and, per anchor,
 - ``sampled``: 8 positives and 32 negatives drawn among the other rows
   (distinct, pairs sorted by anchor, as a StructureLoader batch yields them);
 - ``all_pairs``: every pair inside the batch: labels in classes of 9, every
-  same-class pair positive (8 per anchor), every other pair negative.
+  same-class pair positive (8 per anchor), every other pair negative, given
+  as explicit pair lists;
+- ``in_batch``: the setting of sentence-transformers'
+  MultipleNegativesRankingLoss: B rows in B / 2 (anchor, positive) couples,
+  each row an anchor whose positive is its partner and whose negatives are
+  every other row of the batch, except 2 known pre-training graph edges per
+  row (masked as false negatives).
 
 Implementations (``--impls``):
 
@@ -26,6 +32,13 @@ Implementations (``--impls``):
   loss with the hardest given negative per positive) has no PML counterpart
   that takes the same pairs (its miners choose among all batch rows).
 - ``loop``: a per-anchor Python loop over the same pairs (small B only);
+- ``in_batch`` only: ``pyg_sip`` passes ``InBatchNegatives(num_anchors=B,
+  exclude=known edges)`` (no pair list); ``pyg_sip_pairs`` the same negatives
+  as an explicit [2, ~B²] ``neg_index``; ``dense_reference`` (InfoNCE only)
+  the plain dense implementation: ``normalize``, ``z @ z.T / τ``, the known
+  edges and the diagonal masked with -inf, ``cross_entropy`` (its value is
+  checked against pyg_sip's); ``pml`` the PML loss on the couple labels
+  (which cannot mask the known edges, so its pairs differ by 2 per row);
 - ``floor`` / ``floor_blocked``: gather the rows of every pair and scatter
   gradients back (``index_select`` + ``index_add_``), no loss math; the
   blocked variant does it in cache-sized blocks of 1,024 pairs.
@@ -37,6 +50,9 @@ peak memory is the extra memory of one forward + backward above the inputs
 extrapolated into the results.
 
     python benchmarks/losses.py --output benchmarks/results/perf_losses.json
+
+``--merge`` replaces only the rows this run measures in an existing
+``--output`` file (e.g. a rerun of the in-batch variant alone).
 """
 from __future__ import annotations
 
@@ -62,6 +78,8 @@ LOSSES = ('margin_contrastive', 'triplet_margin', 'multi_similarity',
           'info_nce', 'bilinear', 'triplet_hard')
 IMPLS = ('pyg_sip', 'pyg_sip_native', 'pyg_sip_gather', 'pml', 'loop',
          'floor', 'floor_blocked')
+IN_BATCH_IMPLS = ('pyg_sip', 'pyg_sip_pairs', 'dense_reference', 'pml')
+KNOWN_EDGES = 2  # per row, in the in_batch variant
 
 
 def loss_fn(loss: str) -> Callable:
@@ -86,7 +104,20 @@ class Case:
         self.weight = (torch.randn(dim, dim, generator=gen) / dim**0.5).to(device)
         self.bias = torch.zeros(1, device=device)
         anchor = torch.arange(B)
-        if variant == 'sampled':
+        if variant == 'in_batch':
+            half = B // 2
+            i = torch.arange(half)
+            pos = torch.stack([torch.cat([i, i + half]),
+                               torch.cat([i + half, i])])
+            self.labels = anchor % half
+            known = torch.randint(0, B, (B, KNOWN_EDGES), generator=gen)
+            known = torch.stack([anchor.repeat_interleave(KNOWN_EDGES),
+                                 known.view(-1)])
+            self.exclude = torch.cat([known, known.flip(0)], dim=1).to(device)
+            self.in_batch = L.InBatchNegatives(num_anchors=B,
+                                               exclude=self.exclude)
+            neg = self.in_batch.neg_index(pos.to(device), B).cpu()
+        elif variant == 'sampled':
             k = NUM_POS + NUM_NEG
             other, _ = sample_without_replacement(torch.full((B,), B - 1), k, gen)
             other = other + (other >= anchor.view(-1, 1)).long()  # skip self
@@ -110,6 +141,7 @@ class Case:
             self.neg[0].cpu(), minlength=B)[self.pos[0].cpu()].sum())
         self.index = torch.cat([self.pos, self.neg], dim=1)
         self._pml_triplets = None
+        self.neg_arg = self.in_batch if variant == 'in_batch' else self.neg
         self.labels_dev = None if self.labels is None else self.labels.to(device)
 
     @property
@@ -134,9 +166,13 @@ class Case:
 
 # pyg_sip ####################################################################
 
-def ours(loss: str, case: Case, fn_override=None) -> Callable:
+def ours(loss: str, case: Case, fn_override=None,
+         explicit: bool = False) -> Callable:
+    r"""pyg_sip on the case's pairs (in-batch negatives as
+    :class:`~pyg_sip.losses.InBatchNegatives` unless ``explicit``)."""
     fn = fn_override or loss_fn(loss)
-    z0, pos, neg = case.z, case.pos, case.neg
+    z0, pos = case.z, case.pos
+    neg = case.neg if explicit else case.neg_arg
     if loss == 'bilinear':
         w0, b0 = case.weight, case.bias
 
@@ -169,6 +205,31 @@ def with_backend(run: Callable, pairs: Optional[str] = None,
 
 def compiled_fn(loss: str) -> Callable:
     return torch.compile(loss_fn(loss), dynamic=True)
+
+
+def dense_reference(case: Case, temperature: float = 0.1) -> Callable:
+    r"""InfoNCE as a user would write it for in-batch negatives: normalise,
+    one similarity matrix, the diagonal and the known edges masked with
+    -inf, ``cross_entropy`` against each row's partner."""
+    z0, B, device = case.z, case.B, case.z.device
+    exclude, pos = case.exclude, case.pos
+    target = torch.empty(B, dtype=torch.long, device=device)
+    target[pos[0]] = pos[1]
+
+    def run(value: bool = False):
+        z = z0.detach().requires_grad_()
+        zn = torch.nn.functional.normalize(z, dim=-1)
+        logits = zn @ zn.t() / temperature
+        mask = torch.zeros(B, B, dtype=torch.bool, device=device)
+        mask.view(-1)[torch.arange(B, device=device) * (B + 1)] = True
+        mask[exclude[0], exclude[1]] = True
+        mask[pos[0], pos[1]] = False  # a known edge that is the positive
+        loss = torch.nn.functional.cross_entropy(
+            logits.masked_fill(mask, float('-inf')), target)
+        loss.backward()
+        if value:
+            return loss.detach()
+    return run
 
 
 # pytorch-metric-learning ####################################################
@@ -283,7 +344,10 @@ def estimate(impl: str, loss: str, case: Case) -> float:
     B, d, M = case.B, case.dim, case.num_pairs
     P, Q = case.pos.size(1), case.neg.size(1)
     f = 4
-    if impl in ('pyg_sip', 'pyg_sip_gather', 'pyg_sip_compiled'):
+    if case.variant == 'in_batch' and impl in ('pyg_sip', 'dense_reference'):
+        return 8 * B * B * f
+    if impl in ('pyg_sip', 'pyg_sip_gather', 'pyg_sip_compiled',
+                'pyg_sip_pairs'):
         extra = 8 * 4 * case.num_triplets if impl == 'pyg_sip_compiled' and \
             loss == 'triplet_margin' else 0
         return 64 * M + 8 * B * d * f + extra
@@ -352,6 +416,13 @@ def main() -> None:
                         help='anchors B per batch (sampled variant)')
     parser.add_argument('--all-pairs-sizes', default='256,1024,4096',
                         help="B for the 'all_pairs' variant ('' to skip)")
+    parser.add_argument('--in-batch-sizes', default='256,1024,4096',
+                        help="B for the 'in_batch' variant ('' to skip)")
+    parser.add_argument('--in-batch-impls', default=','.join(IN_BATCH_IMPLS),
+                        help="implementations of the 'in_batch' variant")
+    parser.add_argument('--merge', action='store_true',
+                        help='keep the rows of --output that this run does '
+                             'not measure')
     parser.add_argument('--dim', type=int, default=128)
     parser.add_argument('--losses', default=','.join(LOSSES))
     parser.add_argument('--impls', default=','.join(IMPLS))
@@ -384,6 +455,7 @@ def main() -> None:
     if args.compile:
         sampled_impls.append('pyg_sip_compiled')
     all_pairs_impls = [x for x in args.all_pairs_impls.split(',') if x]
+    in_batch_impls = [x for x in args.in_batch_impls.split(',') if x]
     budget = args.memory_budget_gb * (1 << 30)
     sfx = args.label and f'[{args.label}]'
 
@@ -393,11 +465,14 @@ def main() -> None:
     compiled: Dict[str, Callable] = {}
     variants = [('sampled', [int(s) for s in args.sizes.split(',') if s]),
                 ('all_pairs', [int(s) for s in args.all_pairs_sizes.split(',')
-                               if s])]
+                               if s]),
+                ('in_batch', [int(s) for s in args.in_batch_sizes.split(',')
+                              if s])]
     for variant, sizes in variants:
-        impls = sampled_impls if variant == 'sampled' else all_pairs_impls
+        impls = {'sampled': sampled_impls, 'all_pairs': all_pairs_impls,
+                 'in_batch': in_batch_impls}[variant]
         for B in sizes:
-            if variant == 'all_pairs' and 16 * B * B * 3 > budget:
+            if variant != 'sampled' and 16 * B * B * 3 > budget:
                 print(f'skip all_pairs B={B}: its {B * B:,} pair indices '
                       f'alone need {48 * B * B / 2**30:.1f} GiB > budget')
                 continue
@@ -420,6 +495,8 @@ def main() -> None:
                 for impl in impls:
                     if impl.startswith('floor'):
                         continue
+                    if impl == 'dense_reference' and loss != 'info_nce':
+                        continue  # the reference is InfoNCE's
                     if impl == 'pml' and loss in ('bilinear', 'triplet_hard'):
                         print(f'skip pml {loss}: no PML loss given the same '
                               'pairs computes it')
@@ -438,6 +515,10 @@ def main() -> None:
                         continue
                     if impl == 'pyg_sip':
                         run = ours(loss, case)
+                    elif impl == 'pyg_sip_pairs':
+                        run = ours(loss, case, explicit=True)
+                    elif impl == 'dense_reference':
+                        run = dense_reference(case)
                     elif impl == 'pyg_sip_native':
                         if not _segment.USE_TORCH_SCATTER:
                             continue  # the same as pyg_sip
@@ -480,6 +561,17 @@ def main() -> None:
             floors = [times[k] for k in ('floor|-', 'floor_blocked|-')
                       if k in times]
             floor_t = min(floors) if floors else None
+            if ('dense_reference', 'info_nce') in runs:
+                # the same value: pyg_sip's InfoNCE against the reference
+                with torch.no_grad():
+                    value = L.info_nce(case.z, case.pos, case.neg_arg)
+                diff = abs(float(value) - float(runs[
+                    'dense_reference', 'info_nce'](value=True)))
+                print(f'info_nce: pyg_sip {float(value):.6f}, dense '
+                      f'reference differs by {diff:.2e}')
+                rows.append(C.row(f'losses/{variant}/info_nce', 'pyg_sip' + sfx,
+                                  case.size, 'abs_diff_vs_dense_reference',
+                                  diff, '-'))
             for loss in losses:
                 t = {i: times.get(f'{i}|{loss}') for i in impls}
                 m = {i: memory.get(f'{i}|{loss}') for i in impls}
@@ -490,6 +582,12 @@ def main() -> None:
                 for metric, value in (('speedup_vs_pml', speed_pml),
                                       ('memory_ratio_vs_pml', mem_pml),
                                       ('time_vs_floor', vs_floor),
+                                      ('speedup_vs_dense_reference', C.ratio(
+                                          t.get('dense_reference'),
+                                          t.get('pyg_sip'))),
+                                      ('speedup_vs_pairs', C.ratio(
+                                          t.get('pyg_sip_pairs'),
+                                          t.get('pyg_sip'))),
                                       ('speedup_vs_loop', C.ratio(
                                           t.get('loop'), t.get('pyg_sip'))),
                                       ('compile_speedup', C.ratio(
@@ -502,6 +600,8 @@ def main() -> None:
                     'variant': variant, 'loss': loss, 'B': B,
                     'pairs': case.num_pairs,
                     'ours_ms': C.fmt(t.get('pyg_sip'), 1e3),
+                    'pairs_ms': C.fmt(t.get('pyg_sip_pairs'), 1e3),
+                    'dense_ref_ms': C.fmt(t.get('dense_reference'), 1e3),
                     'native_ms': C.fmt(t.get('pyg_sip_native'), 1e3),
                     'gather_ms': C.fmt(t.get('pyg_sip_gather'), 1e3),
                     'compiled_ms': C.fmt(t.get('pyg_sip_compiled'), 1e3),
@@ -511,6 +611,8 @@ def main() -> None:
                     'ours_MiB': C.fmt(m.get('pyg_sip'), 1 / C.MIB),
                     'pml_MiB': C.fmt(m.get('pml'), 1 / C.MIB),
                     'x_faster_pml': C.fmt(speed_pml),
+                    'x_faster_dense_ref': C.fmt(C.ratio(
+                        t.get('dense_reference'), t.get('pyg_sip'))),
                     'x_less_mem_pml': C.fmt(mem_pml),
                     'x_floor': C.fmt(vs_floor),
                 })
@@ -518,6 +620,13 @@ def main() -> None:
             del case, runs
     print('\n# Summary (times: median ms of forward + backward; memory: peak '
           'MiB above the inputs; x_*: ratios)')
+    if args.merge and args.output and os.path.exists(args.output):
+        import json
+        with open(args.output) as f:
+            old = json.load(f)
+        key = lambda r: (r['benchmark'], r['impl'], r['size'], r['metric'])
+        new = {key(r) for r in rows}
+        rows = [r for r in old if key(r) not in new] + rows
     C.finish(rows, args.output, summary)
 
 

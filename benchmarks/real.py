@@ -12,11 +12,16 @@ See ``benchmarks/README.real.md`` for the protocol and the results.
 """
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from pyg_sip.experiments import real
-from pyg_sip.pipeline.results import format_table, write_rows
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pyg_sip.errors import PygSipError  # noqa: E402
+from pyg_sip.pipeline.results import format_table, write_rows  # noqa: E402
+
+from study import real  # noqa: E402
+from study.real import add_arguments, run  # noqa: E402,F401  (``pyg-sip bench real``)
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 
@@ -24,7 +29,7 @@ RESULTS = Path(__file__).resolve().parent / 'results'
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=real.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    real.add_arguments(parser)
+    add_arguments(parser)
     parser.add_argument('--output', type=Path, default=None,
                         help='result rows (default: benchmarks/results/real.json, '
                         'none with --quick)')
@@ -33,11 +38,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not args.quick:
         args.output = args.output or RESULTS / 'real.json'
-    rows = real.run(args)
+    try:
+        rows = run(args)
+    except PygSipError as e:
+        parser.error(str(e))
     print(format_table(rows))
     if args.update and args.output is not None and args.output.exists():
         ran = {r['dataset'] for r in rows}
-        kept = [r for r in json.loads(args.output.read_text()) if r['dataset'] not in ran]
+        try:
+            saved = json.loads(args.output.read_text())
+        except (OSError, ValueError) as e:
+            parser.error(f'--update: cannot read {args.output}: {e}')
+        kept = [r for r in saved if r['dataset'] not in ran]
         order = {name: i for i, name in enumerate(real.ROW_DATASETS)}
         rows = sorted(kept + rows, key=lambda r: order.get(r['dataset'], len(order)))
     if args.output is not None:

@@ -10,11 +10,16 @@ Same as ``pyg-sip bench synthetic``; by default writes
 """
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from pyg_sip.experiments import synthetic
-from pyg_sip.pipeline.results import format_table, write_rows
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pyg_sip.errors import PygSipError  # noqa: E402
+from pyg_sip.pipeline.results import format_table, write_rows  # noqa: E402
+
+from study import synthetic  # noqa: E402
+from study.synthetic import add_arguments, run  # noqa: E402,F401  (``pyg-sip bench synthetic``)
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 
@@ -22,7 +27,7 @@ RESULTS = Path(__file__).resolve().parent / 'results'
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=synthetic.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    synthetic.add_arguments(parser)
+    add_arguments(parser)
     parser.add_argument('--output', type=Path, default=None,
                         help='result rows (default: benchmarks/results/synthetic.json, '
                         'none with --quick)')
@@ -30,7 +35,10 @@ def main(argv=None) -> int:
                         help='print and plot saved result rows instead of running')
     args = parser.parse_args(argv)
     if args.from_json is not None:
-        rows = json.loads(args.from_json.read_text())
+        try:
+            rows = json.loads(args.from_json.read_text())
+        except (OSError, ValueError) as e:
+            parser.error(f'--from-json {args.from_json}: {e}')
         print(synthetic.comparison_table(rows))
         if args.plot is not None:
             print(f'wrote the figure to {synthetic.plot(rows, args.plot)}')
@@ -38,7 +46,10 @@ def main(argv=None) -> int:
     if not args.quick:
         args.output = args.output or RESULTS / 'synthetic.json'
         args.plot = args.plot or RESULTS / 'synthetic.png'
-    rows = synthetic.run(args)
+    try:
+        rows = run(args)
+    except PygSipError as e:
+        parser.error(str(e))
     print(format_table(rows))
     if args.output is not None:
         print(f'wrote {len(rows)} rows to {write_rows(rows, args.output)}')

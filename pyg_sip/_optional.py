@@ -7,6 +7,7 @@ _EXTRA = {
     'rdkit': 'chem',
     'ogb': 'ogb',
     'transformers': 'text',
+    'sentence_transformers': 'text',
     'pytorch_metric_learning': 'metric',
 }
 

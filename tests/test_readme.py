@@ -10,7 +10,7 @@ def test_readme_example_runs():
     namespace: dict = {}
     exec(compile(blocks[0], str(README), 'exec'), namespace)
     out = namespace['out']
-    assert set(out) >= {'loss', 'lm_loss', 'structure_loss'}
+    assert set(out) >= {'loss', 'sample_loss', 'lm_loss', 'structure_loss'}
     assert bool(out['loss'].isfinite())
 
 

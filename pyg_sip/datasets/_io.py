@@ -139,7 +139,7 @@ class Table:
                     return out
                 bad = int(np.flatnonzero(~finite)[0])
             except ValueError:
-                bad = next(i for i, v in enumerate(col.tolist()) if not _is_float(v))
+                bad = next(i for i, v in enumerate(col.tolist()) if not is_float(v))
         raise file_error(self.path, int(self.lineno[bad]),
                          f"expected a {what}, found '{col[bad]}'")
 
@@ -161,7 +161,8 @@ class Table:
         return file_error(self.path, int(self.lineno[row]), message)
 
 
-def _is_float(value: str) -> bool:
+def is_float(value: str) -> bool:
+    """Whether :func:`float` parses ``value``."""
     try:
         float(value)
         return True

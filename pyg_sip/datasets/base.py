@@ -97,4 +97,6 @@ class SampleReader:
         else:
             tokenizer = text_tokenizer(tokenizer, seqs, 1 if min_freq is None else min_freq,
                                        max_vocab)
-        return SampleGraph.from_sequences(seqs, self.edge_index, tokenizer=tokenizer, **attrs)
+        graph = SampleGraph.from_sequences(seqs, self.edge_index, tokenizer=tokenizer, **attrs)
+        graph.tokenizer = tokenizer  # kept with the graph: run folders save it for inference
+        return graph

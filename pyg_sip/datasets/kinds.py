@@ -107,6 +107,7 @@ def _synthetic(generator: Any, name: str) -> Tuple[Any, dict]:
     report.count('samples', graph.num_nodes)
     report.count('edges', graph.edge_index.size(1) // 2)
     graph.report = report
+    graph.tokenizer = generator.tokenizer
     return graph, report.to_dict()
 
 

@@ -12,7 +12,14 @@ from torch import Tensor
 from torch_geometric.utils import from_rdmol
 
 from pyg_sip._optional import require
-from pyg_sip.datasets._io import LoadReport, PathLike, existing_file, file_error, iter_lines
+from pyg_sip.datasets._io import (
+    LoadReport,
+    PathLike,
+    existing_file,
+    file_error,
+    is_float,
+    iter_lines,
+)
 from pyg_sip.datasets.base import SampleReader
 from pyg_sip.datasets.similarity import tanimoto_graph
 from pyg_sip.errors import PygSipError
@@ -262,26 +269,8 @@ class MoleculeGraph(SampleReader):
         labels = [[row[i].strip() or 'nan' for i in l_cols] for _, row in rows]
         y = _labels(path, labels, linenos, [header[i] for i in l_cols])
 
-        kept_smiles, mols, graphs, kept = [], [], [], []
-        invalid, unsupported = [], []
-        for i, (smi, lineno) in enumerate(zip(smiles, linenos)):
-            mol = _parse_smiles(smi)
-            if mol is None:
-                invalid.append(f"line {lineno}: '{smi}'")
-                continue
-            try:
-                graphs.append(from_rdmol(mol))
-            except ValueError:  # an atom or bond feature outside from_smiles' vocabulary
-                unsupported.append(f"line {lineno}: '{smi}'")
-                continue
-            kept_smiles.append(smi)
-            mols.append(mol)
-            kept.append(i)
-        report.drop('invalid_smiles', len(invalid), invalid[0] if invalid else None)
-        report.drop('unsupported_molecule', len(unsupported),
-                    unsupported[0] if unsupported else None)
-        if not kept:
-            raise PygSipError(f"'{path}' has no valid SMILES")
+        kept, mols, graphs = _parse_molecules(path, smiles, linenos, report)
+        kept_smiles = [smiles[i] for i in kept]
         y = y[torch.tensor(kept)]
 
         edge_index, edge_weight = tanimoto_graph(
@@ -309,6 +298,33 @@ class MoleculeGraph(SampleReader):
                 f'edges={self.edge_index.size(1) // 2}, tasks={len(self.label_names)})')
 
 
+def _parse_molecules(path: Path, smiles: List[str], linenos: List[int], report: LoadReport
+                     ) -> Tuple[List[int], list, list]:
+    """The rows whose SMILES RDKit parses into a molecule that
+    :func:`~torch_geometric.utils.from_rdmol` can encode, their RDKit
+    molecules and graphs; the others are counted in ``report``
+    (``invalid_smiles``, ``unsupported_molecule``) with their line."""
+    kept, mols, graphs = [], [], []
+    invalid, unsupported = [], []
+    for i, (smi, lineno) in enumerate(zip(smiles, linenos)):
+        mol = _parse_smiles(smi)
+        if mol is None:
+            invalid.append(f"line {lineno}: '{smi}'")
+            continue
+        try:
+            graphs.append(from_rdmol(mol))
+        except ValueError:  # an atom or bond feature outside from_smiles' vocabulary
+            unsupported.append(f"line {lineno}: '{smi}'")
+            continue
+        mols.append(mol)
+        kept.append(i)
+    report.drop('invalid_smiles', len(invalid), invalid[0] if invalid else None)
+    report.drop('unsupported_molecule', len(unsupported), unsupported[0] if unsupported else None)
+    if not kept:
+        raise PygSipError(f"'{path}' has no valid SMILES")
+    return kept, mols, graphs
+
+
 def _column(path, header: List[str], name: str) -> int:
     if name not in header:
         raise file_error(path, 1, f"no column '{name}' in header {header}")
@@ -316,16 +332,17 @@ def _column(path, header: List[str], name: str) -> int:
 
 
 def _labels(path, labels: List[List[str]], linenos: List[int], names: List[str]) -> Tensor:
-    """Label strings as a float tensor; names the first cell that is not a
-    number."""
-    cells = np.array(labels, dtype=str).reshape(len(labels), len(names))
+    """Label strings as a float tensor (an empty cell is missing: NaN); names
+    the first cell that is not a finite ASCII number."""
+    cells = np.char.strip(np.array(labels, dtype=str).reshape(len(labels), len(names)))
     try:
-        return torch.from_numpy(cells.astype(np.float32))
-    except ValueError:
-        for r, c in np.ndindex(cells.shape):
-            try:
-                float(cells[r, c])
-            except ValueError:
-                raise file_error(path, linenos[r], f"label '{names[c]}' is "
-                                 f"'{cells[r, c]}', not a number") from None
-        raise
+        values = cells.astype(np.bytes_).astype(np.float32)  # bytes: ASCII only
+        bad = np.isinf(values) | (np.isnan(values) & (np.char.lower(cells) != 'nan'))
+    except (UnicodeEncodeError, ValueError):
+        values, bad = None, np.array([[not (v.isascii() and is_float(v)) for v in row]
+                                      for row in cells.tolist()], dtype=bool)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise file_error(path, linenos[r], f"label '{names[c]}' is '{cells[r, c]}', not a "
+                         f'finite number')
+    return torch.from_numpy(values)

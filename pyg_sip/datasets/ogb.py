@@ -15,10 +15,11 @@ from torch import Tensor
 from pyg_sip.datasets._io import (
     LoadReport,
     PathLike,
+    check_unique,
     existing_file,
     file_error,
-    check_unique,
     index_of,
+    is_float,
     iter_lines,
     parse_int,
     undirected_edges,
@@ -72,19 +73,11 @@ def _first_bad_row(path: Path, dtype, skip_header: bool) -> PygSipError:
                               f'{len(fields)}')
         for value in fields:
             ok = parse_int(value) is not None if np.issubdtype(dtype, np.integer) else \
-                _is_number(value)
+                is_float(value)
             if not ok:
                 kind = 'an integer' if np.issubdtype(dtype, np.integer) else 'a number'
                 return file_error(path, lineno, f"expected {kind}, found '{value.strip()}'")
     return PygSipError(f"'{path}' is not a numeric comma-separated file")
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-        return True
-    except ValueError:
-        return False
 
 
 def read_csv(path: PathLike, dtype, skip_header: bool = False) -> np.ndarray:

@@ -1,10 +1,11 @@
 """Protein-protein interaction graphs (edge lists, STRING, SHS27k,
-Tree-of-Life style multi-species unions) and DeepLoc localisation labels."""
+Tree-of-Life style multi-species unions); DeepLoc labels are re-exported
+from :mod:`pyg_sip.datasets.deeploc`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -14,10 +15,7 @@ from pyg_sip.datasets._io import (
     LoadReport,
     PathLike,
     as_paths,
-    existing_file,
-    file_error,
     first_line,
-    iter_lines,
     keep_nodes,
     read_table,
     resolve_pairs,
@@ -25,177 +23,25 @@ from pyg_sip.datasets._io import (
     undirected_edges,
 )
 from pyg_sip.datasets.base import SampleReader
+from pyg_sip.datasets.deeploc import DEEPLOC_LOCATIONS, DEEPLOC_MEMBRANE, DeepLocSet, load_deeploc
+from pyg_sip.datasets.sequences import (
+    STANDARD_RESIDUES,
+    Records,
+    check_length_rule,
+    count_nonstandard,
+    limit_length,
+    read_records,
+    read_sequences,
+)
 from pyg_sip.errors import PygSipError
 
-STANDARD_RESIDUES = 'ACDEFGHIKLMNPQRSTVWY'
-
-#: DeepLoc's 10 localisation classes; ``location`` labels index this tuple.
-DEEPLOC_LOCATIONS = ('Nucleus', 'Cytoplasm', 'Extracellular', 'Mitochondrion',
-                     'Cell.membrane', 'Endoplasmic.reticulum', 'Plastid',
-                     'Golgi.apparatus', 'Lysosome/Vacuole', 'Peroxisome')
-#: DeepLoc's membrane labels (membrane-bound, soluble, unknown); ``membrane``
-#: labels index this tuple.
-DEEPLOC_MEMBRANE = ('M', 'S', 'U')
+__all__ = ['DEEPLOC_LOCATIONS', 'DEEPLOC_MEMBRANE', 'DeepLocSet', 'ProteinInteractionGraph',
+           'STANDARD_RESIDUES', 'load_deeploc', 'read_sequences']
 
 # The first header field of STRING's protein.actions / protein.links files:
 _ACTIONS_HEADER, _LINKS_HEADER = 'item_id_a', 'protein1'
 
 InteractionFiles = Union[PathLike, Sequence[PathLike], Mapping[str, PathLike]]
-
-
-# ------------------------------------------------------------------ sequences
-@dataclass
-class _Records:
-    """Sequences read from disk, one per unique id, with where they came from."""
-    ids: List[str] = field(default_factory=list)
-    sequences: List[str] = field(default_factory=list)
-    titles: List[str] = field(default_factory=list)
-    where: List[str] = field(default_factory=list)
-
-    def select(self, keep: List[int]) -> '_Records':
-        return _Records(*([getattr(self, f)[i] for i in keep]
-                          for f in ('ids', 'sequences', 'titles', 'where')))
-
-
-def _fasta(path: Path) -> Iterator[Tuple[int, str, str]]:
-    """``(header line number, title, sequence)`` of each FASTA record, parsed
-    by Biopython."""
-    from pyg_sip._optional import require
-    fasta_io = require('Bio.SeqIO.FastaIO')
-    headers: List[int] = []
-
-    def lines() -> Iterator[str]:
-        for lineno, line in iter_lines(path):
-            if line.startswith('>'):
-                headers.append(lineno)
-            elif not headers and line.strip():
-                raise file_error(path, lineno, "expected a FASTA header starting with '>'")
-            yield line + '\n'
-
-    for k, (title, seq) in enumerate(fasta_io.SimpleFastaParser(lines())):
-        yield headers[k], title, seq
-
-
-_FASTA_SUFFIXES = ('.fa', '.fasta', '.faa', '.fas')
-
-
-def _is_fasta(path: Path) -> bool:
-    """By the file name (``.fa``, ``.fasta``, ... optionally ``.gz``), else by
-    a first line starting with ``>``."""
-    name = path.name[:-3] if path.name.endswith('.gz') else path.name
-    return name.endswith(_FASTA_SUFFIXES) or first_line(path).startswith('>')
-
-
-def _clean_sequence(path: Path, lineno: int, pid: str, seq: str) -> str:
-    """Upper-case letters without a trailing stop ``*``. Letters outside the
-    20 standard residues are kept: the tokenizer maps them by its own rule."""
-    seq = seq.strip().rstrip('*').upper()
-    if not seq:
-        raise file_error(path, lineno, f"empty sequence for '{pid}'")
-    if not (seq.isascii() and seq.isalpha()):
-        bad = next(c for c in seq if not (c.isascii() and c.isalpha()))
-        raise file_error(path, lineno, f"invalid residue {bad!r} in the sequence of '{pid}'")
-    return seq
-
-
-def _iter_records(path: Path, keep: Optional[set] = None
-                  ) -> Iterator[Tuple[int, str, str, Optional[str]]]:
-    """``(line number, id, title, sequence)`` of each record of a FASTA or
-    ``id<TAB>sequence`` file; the sequence is :obj:`None` (not checked) for
-    an id outside ``keep``."""
-    if _is_fasta(path):
-        records = ((ln, title.split()[0] if title.split() else '', title, seq)
-                   for ln, title, seq in _fasta(path))
-    else:
-        table = read_table(path, 2, sep='\t')
-        records = zip(table.lineno.tolist(), table.columns[0].tolist(),
-                      table.columns[0].tolist(), table.columns[1].tolist())
-    for lineno, pid, title, seq in records:
-        pid = pid.strip()
-        if not pid:
-            raise file_error(path, lineno, 'empty protein id')
-        if keep is not None and pid not in keep:
-            yield lineno, pid, title, None
-        else:
-            yield lineno, pid, title, _clean_sequence(path, lineno, pid, seq)
-
-
-def read_sequences(path: PathLike) -> Tuple[List[str], List[str], List[int]]:
-    """``(ids, sequences, line numbers)`` of every record of a FASTA or
-    ``id<TAB>sequence`` file, in file order (repeats kept)."""
-    path = existing_file(path)
-    ids, seqs, linenos = [], [], []
-    for lineno, pid, _, seq in _iter_records(path):
-        ids.append(pid)
-        seqs.append(seq)
-        linenos.append(lineno)
-    return ids, seqs, linenos
-
-
-def _read_records(paths: Sequence[Path], report: LoadReport,
-                  keep: Optional[set] = None) -> _Records:
-    """Reads FASTA or ``id<TAB>sequence`` files. An id seen twice with the same
-    sequence is kept once (counted as ``sequence_duplicate``); with a
-    different sequence it raises :class:`PygSipError` naming both lines."""
-    out, seen = _Records(), {}
-    skipped = 0
-    for path in paths:
-        path = existing_file(path)
-        for lineno, pid, title, seq in _iter_records(path, keep):
-            if seq is None:
-                skipped += 1
-                continue
-            where = f"'{path}', line {lineno}"
-            if pid in seen:
-                k = seen[pid]
-                if out.sequences[k] != seq:
-                    raise PygSipError(f"protein '{pid}' has two different sequences: "
-                                      f'{out.where[k]} and {where}')
-                report.drop('sequence_duplicate', 1, f"'{pid}' at {where}")
-                continue
-            seen[pid] = len(out.ids)
-            out.ids.append(pid)
-            out.sequences.append(seq)
-            out.titles.append(title)
-            out.where.append(where)
-    report.drop('sequence_without_interaction', skipped)
-    return out
-
-
-def check_length_rule(max_length: Optional[int], long_sequences: str) -> None:
-    """Checks the ``max_length`` / ``long_sequences`` arguments."""
-    if long_sequences not in ('truncate', 'drop'):
-        raise PygSipError(f"long_sequences must be 'truncate' or 'drop', got '{long_sequences}'")
-    if max_length is not None and (isinstance(max_length, bool) or
-                                   not isinstance(max_length, int) or max_length < 1):
-        raise PygSipError(f'max_length must be a positive integer, got {max_length!r}')
-
-
-def _limit_length(records: _Records, max_length: Optional[int], long_sequences: str,
-                  report: LoadReport) -> _Records:
-    """Applies the ``max_length`` rule: ``'truncate'`` keeps the first
-    ``max_length`` residues, ``'drop'`` removes the protein."""
-    check_length_rule(max_length, long_sequences)
-    if max_length is None:
-        return records
-    lengths = np.fromiter(map(len, records.sequences), dtype=np.int64,
-                          count=len(records.sequences))
-    long = np.flatnonzero(lengths > max_length)
-    if long_sequences == 'truncate':
-        for i in long.tolist():
-            records.sequences[i] = records.sequences[i][:max_length]
-        report.count('sequences_truncated', len(long))
-        return records
-    if len(long):
-        report.drop('sequence_too_long', len(long),
-                    f"'{records.ids[long[0]]}' ({lengths[long[0]]} residues) at "
-                    f'{records.where[long[0]]}')
-    return records.select(np.flatnonzero(lengths <= max_length).tolist())
-
-
-def _count_nonstandard(sequences: Sequence[str], report: LoadReport) -> None:
-    table = str.maketrans('', '', STANDARD_RESIDUES)
-    report.count('sequences_nonstandard', sum(1 for s in sequences if s.translate(table)))
 
 
 # --------------------------------------------------------------- interactions
@@ -299,7 +145,37 @@ def _read_all_interactions(paths: List[Path], prefixes: Optional[List[str]],
                          np.concatenate([p.file for p in parts]))
 
 
-def _taxa(records: _Records) -> np.ndarray:
+def _resolve(records: Records, pairs: _Interactions, paths: List[Path], report: LoadReport,
+             file_groups: bool) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
+    """The undirected interaction graph between the proteins of
+    ``records`` (pairs naming an unknown protein counted as
+    ``interaction_no_sequence``), its weights, and with ``file_groups``
+    each protein's group file."""
+    ids = np.array(records.ids, dtype=str)
+    src, dst, found = resolve_pairs(
+        ids, pairs.a, pairs.b, report, 'interaction_no_sequence',
+        lambda i: f"'{paths[pairs.file[i]]}', line {pairs.lineno[i]}")
+    edge_index, edge_weight = undirected_edges(
+        src, dst, len(ids), report, 'interactions',
+        None if pairs.score is None else pairs.score[found])
+    group = (_file_groups(src, dst, pairs.file[found], len(ids), records, paths)
+             if file_groups else None)
+    return edge_index, edge_weight, group
+
+
+def _drop_isolated(edge_index: Tensor, num_nodes: int, report: LoadReport
+                   ) -> Tuple[Tensor, Tensor]:
+    """The graph without proteins of no interaction (``protein_isolated``)
+    and the kept protein indices; none kept raises."""
+    degree = torch.bincount(edge_index[0], minlength=num_nodes)
+    report.drop('protein_isolated', int((degree == 0).sum()))
+    if not (degree > 0).any():
+        raise PygSipError(f'no proteins left after reading {report.source} '
+                          f'(dropped: {report.dropped})')
+    return keep_nodes(degree > 0, edge_index)
+
+
+def _taxa(records: Records) -> np.ndarray:
     """The taxon of each STRING id ``taxon.protein``."""
     ids = np.array(records.ids, dtype=str)
     taxon, dot, _ = np.char.partition(ids, '.').T
@@ -311,7 +187,7 @@ def _taxa(records: _Records) -> np.ndarray:
 
 
 def _file_groups(src: np.ndarray, dst: np.ndarray, file: np.ndarray, num_nodes: int,
-                 records: _Records, paths: List[Path]) -> Tensor:
+                 records: Records, paths: List[Path]) -> Tensor:
     """Each protein's group is the file of its interactions; a protein in
     two files raises."""
     node = torch.as_tensor(np.concatenate([src, dst]))
@@ -466,41 +342,26 @@ class ProteinInteractionGraph(SampleReader):
         names, inter_paths = _interaction_files(interactions, qualify_ids)
         seq_paths = as_paths(sequences)
         report = LoadReport(', '.join(map(str, seq_paths + inter_paths)))
-        # read
         pairs = _read_all_interactions(inter_paths, names if qualify_ids else None, min_score,
                                        modes, report)
         keep = None if keep_isolated else set(np.unique(np.concatenate([pairs.a, pairs.b])))
-        records = _limit_length(_read_records(seq_paths, report, keep), max_length,
-                                long_sequences, report)
-        # resolve
-        ids = np.array(records.ids, dtype=str)
-        src, dst, found = resolve_pairs(
-            ids, pairs.a, pairs.b, report, 'interaction_no_sequence',
-            lambda i: f"'{inter_paths[pairs.file[i]]}', line {pairs.lineno[i]}")
-        edge_index, edge_weight = undirected_edges(
-            src, dst, len(ids), report, 'interactions',
-            None if pairs.score is None else pairs.score[found])
-        file_group = (_file_groups(src, dst, pairs.file[found], len(ids), records, inter_paths)
-                      if group == 'file' else None)
-        # filter
-        kept = torch.arange(len(ids))
+        records = limit_length(read_records(seq_paths, report, keep), max_length,
+                               long_sequences, report)
+        edge_index, edge_weight, file_group = _resolve(records, pairs, inter_paths, report,
+                                                       group == 'file')
         if not keep_isolated:
-            degree = torch.bincount(edge_index[0], minlength=len(ids))
-            report.drop('protein_isolated', int((degree == 0).sum()))
-            edge_index, kept = keep_nodes(degree > 0, edge_index)
-        if kept.numel() == 0:
-            raise PygSipError(f'no proteins left after reading {report.source} '
-                              f'(dropped: {report.dropped})')
-        records = records.select(kept.tolist())
+            edge_index, kept = _drop_isolated(edge_index, len(records.ids), report)
+            records = records.select(kept.tolist())
+            file_group = None if file_group is None else file_group[kept]
         node_group, group_names = None, None
         if group == 'string':
             group_names, inverse = np.unique(_taxa(records), return_inverse=True)
             node_group, group_names = torch.from_numpy(inverse.astype(np.int64)), \
                 group_names.tolist()
         elif group == 'file':
-            node_group, group_names = file_group[kept], names
+            node_group, group_names = file_group, names
         report.counts = {'proteins': len(records.ids), **report.counts}
-        _count_nonstandard(records.sequences, report)
+        count_nonstandard(records.sequences, report)
         return cls(records.ids, records.sequences, edge_index, node_group, group_names,
                    edge_weight, report.log())
 
@@ -525,88 +386,3 @@ class ProteinInteractionGraph(SampleReader):
         groups = '' if self.group_names is None else f', groups={len(self.group_names)}'
         return (f'{self.__class__.__name__}(proteins={self.num_proteins}, '
                 f'interactions={self.num_interactions}{groups})')
-
-
-# --------------------------------------------------------------------- DeepLoc
-@dataclass
-class DeepLocSet(SampleReader):
-    r"""Proteins with DeepLoc subcellular-localisation labels (`"DeepLoc:
-    prediction of protein subcellular localization using deep learning"
-    <https://doi.org/10.1093/bioinformatics/btx431>`_), for probes and
-    fine-tuning: no pre-training graph. Build it with :meth:`from_fasta`.
-
-    Args:
-        ids (list[str]): UniProt accessions.
-        sequences (list[str]): Amino-acid sequences.
-        location (torch.Tensor): Class index into :data:`DEEPLOC_LOCATIONS`.
-        membrane (torch.Tensor): Index into :data:`DEEPLOC_MEMBRANE`
-            (``M``, ``S``, ``U``).
-        report (LoadReport): What reading kept and dropped.
-    """
-    ids: List[str]
-    sequences: List[str]
-    location: Tensor
-    membrane: Tensor
-    report: LoadReport
-    payload = 'proteins'
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @property
-    def edge_index(self) -> Tensor:
-        return torch.empty(2, 0, dtype=torch.long)
-
-    def samples(self) -> List[str]:
-        return self.sequences
-
-    def attributes(self) -> Dict[str, Tensor]:
-        """``y``: the localisation class; ``membrane``: the membrane label."""
-        return {'y': self.location, 'membrane': self.membrane}
-
-    @classmethod
-    def from_fasta(cls, path: PathLike, max_length: Optional[int] = None,
-                   long_sequences: str = 'truncate') -> 'DeepLocSet':
-        r"""Reads a DeepLoc FASTA file (headers ``>Accession
-        Location-M|S|U [tag]``; needs the ``bio`` extra), e.g.
-        ``datasets/deeploc_subsets/deeploc_test_set.fasta``. An unknown
-        location or membrane label raises :class:`~pyg_sip.errors.PygSipError`
-        naming the line. A protein with two locations
-        (``Cytoplasm-Nucleus-U``) takes the first one, counted as
-        ``locations_multiple``. ``max_length`` and duplicate ids follow
-        :class:`ProteinInteractionGraph`'s rules.
-
-        Args:
-            path (str or Path): The FASTA file.
-            max_length (int, optional): Longest sequence kept as is.
-                (default: :obj:`None`)
-            long_sequences (str, optional): :obj:`"truncate"` or
-                :obj:`"drop"`. (default: :obj:`"truncate"`)
-        """
-        check_length_rule(max_length, long_sequences)
-        path = existing_file(path)
-        report = LoadReport(str(path))
-        records = _limit_length(_read_records([path], report), max_length, long_sequences,
-                                report)
-        location, membrane, multiple = [], [], 0
-        for title, where in zip(records.titles, records.where):
-            words = title.split()
-            *locs, mem = (words[1] if len(words) > 1 else '').split('-')
-            if not locs or any(loc not in DEEPLOC_LOCATIONS for loc in locs) \
-                    or mem not in DEEPLOC_MEMBRANE:
-                raise PygSipError(f"{where}: expected '<accession> <location>-<M|S|U>' with "
-                                  f'a location in {DEEPLOC_LOCATIONS}, got {title!r}')
-            location.append(DEEPLOC_LOCATIONS.index(locs[0]))
-            membrane.append(DEEPLOC_MEMBRANE.index(mem))
-            multiple += len(locs) > 1
-        report.count('locations_multiple', multiple)
-        report.counts = {'proteins': len(records.ids), **report.counts}
-        _count_nonstandard(records.sequences, report)
-        return cls(records.ids, records.sequences, torch.tensor(location, dtype=torch.long),
-                   torch.tensor(membrane, dtype=torch.long), report.log())
-
-
-def load_deeploc(path: PathLike, max_length: Optional[int] = None,
-                 long_sequences: str = 'truncate') -> DeepLocSet:
-    """:meth:`DeepLocSet.from_fasta` (kept for existing callers)."""
-    return DeepLocSet.from_fasta(path, max_length, long_sequences)

@@ -1,11 +1,11 @@
-r"""Exact Tanimoto similarity graphs of bit fingerprints in blocks:
-intersection counts are one low-precision matrix product per block of rows
-(exact: the operands are 0/1 and every count fits the format's integers),
-followed by a running top-:math:`k` or a threshold, so memory stays
-:math:`O(\text{block} \cdot N)` whatever :math:`N`."""
+r"""Exact Tanimoto similarity graphs of bit fingerprints: the fingerprints
+stay bit-packed; tiles of them are unpacked into the fastest exact number
+format of the device, whose matrix product gives the intersection counts,
+and a running top-:math:`k` (or a threshold) reduces every tile, so memory
+stays :math:`O(N B / 8 + N k)` plus one tile, whatever :math:`N`."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Iterator, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -13,10 +13,14 @@ from torch_geometric.utils import to_undirected
 
 from pyg_sip.errors import PygSipError
 
-#: Elements of one tile's similarity matrix (rows x columns); 2^25 float32 = 128 MiB.
-BLOCK_ELEMENTS = 1 << 25
-#: Most memory of the unpacked columns of one tile.
+#: Rows x columns of one similarity tile: on CPUs small enough for the
+#: elementwise passes to stay in cache, on CUDA large enough to fill the GPU.
+CPU_TILE, CUDA_TILE = (1024, 2048), (8192, 32768)
+#: Most memory of the unpacked columns held at once.
 KEY_BYTES = 1 << 30
+#: Float32 quotients keep distinct similarities distinct (and in order) while
+#: unions stay below sqrt(2^23): beyond that many bits, float64 is used.
+FLOAT32_MAX_BITS = 2896
 #: Set bits of every byte value.
 _POPCOUNT = torch.tensor([bin(v).count('1') for v in range(256)], dtype=torch.int64)
 
@@ -58,59 +62,14 @@ def count_dtype(device: torch.device, max_count: int) -> torch.dtype:
     return torch.int8 if _CPU_INT_MM else torch.float32
 
 
-def _intersections(query: Tensor, keys_t: Tensor) -> Tensor:
-    """``query @ keys_t`` as float32 counts."""
-    if query.dtype == torch.int8:
-        return torch._int_mm(query, keys_t).float()
-    return (query @ keys_t).float()
-
-
-def _tile_similarity(query: Tensor, keys_t: Tensor, count_q: Tensor, count_k: Tensor,
-                     offset: int) -> Tensor:
-    """The Tanimoto similarities of a block of rows with a block of columns;
-    row ``i`` is sample ``offset + j`` of column ``j`` (``i = j + offset``
-    on the diagonal), whose entry is set to ``-1`` (never a neighbour)."""
-    sim = _intersections(query, keys_t)
-    denom = count_q[:, None] + count_k[None, :]
-    denom.sub_(sim)
-    sim.div_(denom)
-    local = torch.arange(sim.size(0), device=sim.device)
-    col = local + offset
-    inside = (col >= 0) & (col < sim.size(1))
-    sim[local[inside], col[inside]] = -1.0
-    return sim
-
-
-def _top_k(sim: Tensor, k: int) -> Tuple[Tensor, Tensor]:
-    """The ``k`` largest entries of every row (``k < sim.size(1)``), ties at
-    the boundary broken towards the smaller column index, so the chosen set
-    does not depend on the order ``topk`` returns equal values in."""
-    values, cols = sim.topk(k + 1, dim=1)
-    kth = values[:, k - 1:k]
-    # where the (k+1)-th value equals the k-th, the set is not unique: take
-    # every entry above the k-th value, then the tied ones by column index
-    tied = (values[:, k] == kth[:, 0]).nonzero().view(-1)
-    values, cols = values[:, :k].clone(), cols[:, :k].clone()
-    if tied.numel():
-        part = sim[tied]
-        above = part > kth[tied]
-        at = part == kth[tied]
-        room = k - above.sum(1, keepdim=True)
-        take = above | (at & (torch.cumsum(at, 1) <= room))
-        row, col = take.nonzero(as_tuple=True)  # exactly k per row
-        values[tied] = part[row, col].view(-1, k)
-        cols[tied] = col.view(-1, k)
-    return values, cols
-
-
 def pack_bits(bits: Tensor) -> Tensor:
     r"""Packs a bit matrix into bytes, 8 bits per ``uint8`` (bit :math:`j`
-    of a row is bit :math:`j mod 8` of byte :math:`\lfloor j / 8
-    floor`): an eighth of the memory of ``bool``.
+    of a row is bit :math:`j \bmod 8` of byte :math:`\lfloor j / 8
+    \rfloor`): an eighth of the memory of ``bool``.
 
     Shapes:
         - **bits:** :math:`(N, B)` bool or 0/1
-        - **output:** :math:`(N, \lceil B / 8 ceil)` uint8
+        - **output:** :math:`(N, \lceil B / 8 \rceil)` uint8
     """
     num, width = bits.shape
     pad = (-width) % 8
@@ -126,15 +85,167 @@ def unpack_bits(packed: Tensor, num_bits: int, dtype: torch.dtype = torch.bool) 
     return bits.view(packed.size(0), -1)[:, :num_bits].to(dtype)
 
 
-def _merge_top_k(val: Tensor, col: Tensor, new_val: Tensor, new_col: Tensor, k: int
-                 ) -> Tuple[Tensor, Tensor]:
-    """The ``k`` best of two candidate lists by (value descending, column
-    ascending)."""
-    val, col = torch.cat([val, new_val], 1), torch.cat([col, new_col], 1)
+def _unpack_columns(packed: Tensor, num_bits: int, dtype: torch.dtype) -> Tensor:
+    """``unpack_bits(packed, num_bits, dtype).t()``, contiguous, built
+    without the untransposed copy."""
+    shifts = torch.arange(8, dtype=torch.uint8, device=packed.device)
+    bits = (packed.t()[:, None, :] >> shifts[None, :, None]) & 1
+    return bits.reshape(-1, packed.size(0))[:num_bits].to(dtype)
+
+
+def fingerprint_counts(packed: Tensor) -> Tensor:
+    """The number of set bits of every packed fingerprint (a 256-entry
+    lookup table over bytes, in row blocks)."""
+    table = _POPCOUNT.to(packed.device)
+    step = 65536
+    return torch.cat([table[packed[i:i + step].long()].sum(1)  # O(step * W) memory
+                      for i in range(0, packed.size(0), step)]
+                     or [torch.zeros(0, dtype=torch.long, device=packed.device)])
+
+
+def _tile_similarity(query: Tensor, keys_t: Tensor, count_q: Tensor, count_k: Tensor,
+                     offset: int, dtype: torch.dtype) -> Tensor:
+    """The Tanimoto similarities of a block of rows with a block of columns
+    (row ``i`` is sample ``offset + i`` of the columns, whose entry is set to
+    ``-1``: never a neighbour), as ``dtype`` quotients of exact counts."""
+    if query.dtype == torch.int8:
+        sim = torch._int_mm(query, keys_t).to(dtype)
+    else:
+        sim = (query @ keys_t).to(dtype)
+    denom = torch.sub(count_k[None, :], sim)
+    denom.add_(count_q[:, None])
+    sim.div_(denom)
+    local = torch.arange(sim.size(0), device=sim.device)
+    col = local + offset
+    inside = (col >= 0) & (col < sim.size(1))
+    sim[local[inside], col[inside]] = -1.0
+    return sim
+
+
+def _order(val: Tensor, col: Tensor) -> Tuple[Tensor, Tensor]:
+    """Every row sorted by value (descending), then column (ascending)."""
     order = torch.argsort(col, dim=1, stable=True)
     val, col = val.gather(1, order), col.gather(1, order)
-    order = torch.argsort(val, dim=1, descending=True, stable=True)[:, :k]
+    order = torch.argsort(val, dim=1, descending=True, stable=True)
     return val.gather(1, order), col.gather(1, order)
+
+
+def _top_k(sim: Tensor, k: int) -> Tuple[Tensor, Tensor]:
+    """The ``k`` first entries of every row by (value descending, column
+    ascending), so the result does not depend on the order ``topk`` returns
+    equal values in. ``topk`` keeps ``2k + 8`` candidates; a row whose tie
+    at the ``k``-th value may reach beyond them is resolved on the full row."""
+    width = sim.size(1)
+    cand = min(width, 2 * k + 8)
+    val, col = sim.topk(cand, dim=1)
+    if cand < width:
+        spill = (val[:, -1] == val[:, k - 1]).nonzero().view(-1)
+        if spill.numel():
+            part, kth = sim[spill], val[spill, k - 1:k]
+            above, at = part > kth, part == kth
+            room = k - above.sum(1, keepdim=True)
+            take = above | (at & (torch.cumsum(at, 1) <= room))
+            row, c = take.nonzero(as_tuple=True)  # exactly k per row, by column
+            val[spill, :k] = part[row, c].view(-1, k)
+            col[spill, :k] = c.view(-1, k)
+            val[spill, k:] = -3.0  # below every similarity: never chosen
+    val, col = _order(val, col)
+    return val[:, :k], col[:, :k]
+
+
+def tanimoto_tiles(packed: Tensor, num_bits: int, start: int = 0, stop: Optional[int] = None,
+                   tile: Optional[Tuple[int, int]] = None, upper: bool = False
+                   ) -> Iterator[Tuple[int, int, Tensor]]:
+    r"""Yields ``(first row, first column, similarities)`` tiles covering the
+    Tanimoto similarities of rows ``start:stop`` with all samples (each
+    sample's own entry ``-1``): for each block of columns (unpacked once,
+    at most :data:`KEY_BYTES`), for each block of rows, its column tiles in
+    order. See :func:`tanimoto_graph` for the method.
+
+    Args:
+        packed (torch.Tensor): Packed fingerprints (:func:`pack_bits`).
+        num_bits (int): The fingerprint length.
+        start (int, optional): First row. (default: :obj:`0`)
+        stop (int, optional): End of the rows. (default: all)
+        tile (tuple[int, int], optional): Rows and columns of a tile.
+            (default: :data:`CPU_TILE` or :data:`CUDA_TILE`)
+        upper (bool, optional): Only the square tiles on and above the
+            diagonal (the similarity is symmetric): tiles of ``tile[1]``
+            rows and columns, ``start`` a multiple of it. (default: :obj:`False`)
+    """
+    num, device = packed.size(0), packed.device
+    stop = num if stop is None else stop
+    if stop <= start:
+        return
+    count = fingerprint_counts(packed)
+    dtype = count_dtype(device, int(count.max()))
+    sim_dtype = torch.float32 if num_bits <= FLOAT32_MAX_BITS else torch.float64
+    # an empty fingerprint counts 0.5: T = 0 with any other, never 0 / 0
+    count = count.to(sim_dtype).clamp_min(0.5)
+    rows, cols = tile or (CUDA_TILE if device.type == 'cuda' else CPU_TILE)
+    if upper:
+        rows = cols
+        if start % cols:
+            raise PygSipError(f'upper tiles need start to be a multiple of {cols}, got {start}')
+    col_bytes = num_bits * dtype.itemsize
+    key_cols = max(cols, KEY_BYTES // col_bytes // cols * cols)
+    for b0 in range(0, num, key_cols):  # a block of columns, unpacked once
+        b1 = min(b0 + key_cols, num)
+        keys_t = _unpack_columns(packed[b0:b1], num_bits, dtype)
+        for r0 in range(start, min(stop, b1) if upper else stop, rows):
+            r1 = min(r0 + rows, stop)
+            query = unpack_bits(packed[r0:r1], num_bits, dtype)
+            for c0 in range(max(b0, r0) if upper else b0, b1, cols):
+                c1 = min(c0 + cols, b1)
+                yield r0, c0, _tile_similarity(query, keys_t[:, c0 - b0:c1 - b0],
+                                               count[r0:r1], count[c0:c1], r0 - c0, sim_dtype)
+
+
+def tanimoto_top_k(packed: Tensor, num_bits: int, k: int, start: int = 0,
+                   stop: Optional[int] = None, tile: Optional[Tuple[int, int]] = None
+                   ) -> Tuple[Tensor, Tensor]:
+    r"""The ``k`` most similar other samples of rows ``start:stop``: their
+    similarities and indices, by similarity (descending) then index
+    (ascending). A running top-:math:`k` over the tiles of
+    :func:`tanimoto_tiles`: a tile only updates the rows where it holds a
+    value at least the current :math:`k`-th, and only those rows are
+    reduced. For all rows, only the tiles on and above the diagonal are
+    computed, each serving its rows and (transposed) its columns.
+
+    Shapes:
+        - **output:** values and indices, :math:`(\text{stop} - \text{start}, k)`
+    """
+    num, device = packed.size(0), packed.device
+    stop = num if stop is None else stop
+    k = min(k, num - 1)
+    dtype = torch.float32 if num_bits <= FLOAT32_MAX_BITS else torch.float64
+    best_val = torch.full((stop - start, k), -2.0, dtype=dtype, device=device)
+    best_col = torch.zeros((stop - start, k), dtype=torch.long, device=device)
+    symmetric = start == 0 and stop == num
+    for r0, c0, sim in tanimoto_tiles(packed, num_bits, start, stop, tile, upper=symmetric):
+        _offer(best_val, best_col, r0 - start, c0, sim, k)
+        if symmetric and c0 > r0:  # an off-diagonal tile: its columns' rows too
+            _offer(best_val, best_col, c0, r0, sim.t(), k)
+    return best_val.float(), best_col
+
+
+def _offer(best_val: Tensor, best_col: Tensor, base: int, c0: int, sim: Tensor, k: int
+           ) -> None:
+    """Merges the tile ``sim`` (rows ``base:``, columns ``c0:``) into the
+    running top-``k`` of its rows."""
+    kth = best_val[base:base + sim.size(0), k - 1]
+    rows = (sim.amax(1) >= kth).nonzero().view(-1)
+    if rows.numel() == 0:
+        return
+    sim = sim[rows] if rows.numel() < sim.size(0) else sim.contiguous()
+    if sim.size(1) > k:
+        val, col = _top_k(sim, k)
+    else:
+        val, col = sim, torch.arange(sim.size(1), device=sim.device).expand_as(sim)
+    rows = rows + base
+    val, col = _order(torch.cat([best_val[rows], val], 1),
+                      torch.cat([best_col[rows], col + c0], 1))
+    best_val[rows], best_col[rows] = val[:, :k], col[:, :k]
 
 
 def tanimoto_graph(fingerprints: Tensor, k: Optional[int] = None,
@@ -150,16 +261,17 @@ def tanimoto_graph(fingerprints: Tensor, k: Optional[int] = None,
     directions; ties broken towards the smaller index) or every pair with
     :math:`T \geq` ``threshold``. Pairs with :math:`T = 0` are never linked.
 
-    The fingerprints are kept bit-packed (:func:`pack_bits`); tiles of
-    them are unpacked into the fastest exact number format of the device
+    The fingerprints are kept bit-packed (:func:`pack_bits`). Tiles of them
+    are unpacked into the fastest exact number format of the device
     (:func:`count_dtype`: bfloat16 or int8 on CPUs, float16 on CUDA), whose
     matrix product gives the intersection counts of a block of rows with a
     block of columns; a running top-:math:`k` (or the threshold) reduces
-    each tile. Time :math:`O(N^2 B)` in hardware matrix units; memory
-    :math:`O(N B / 8)` for the packed bits, :math:`O(N k)` for the running
-    top-:math:`k`, plus one tile (:data:`BLOCK_ELEMENTS` similarities and at
-    most :data:`KEY_BYTES` of unpacked columns). Similarities are exact
-    float32 quotients of the integer counts.
+    each cache-sized tile (:func:`tanimoto_tiles`). Time :math:`O(N^2 B)`
+    in hardware matrix units; memory :math:`O(N B / 8)` for the packed
+    bits, :math:`O(N k)` for the running top-:math:`k`, plus at most
+    :data:`KEY_BYTES` of unpacked columns. Similarities are exact float32
+    quotients of the integer counts (float64 beyond
+    :data:`FLOAT32_MAX_BITS` bits), so ranks and ties are exact.
 
     Args:
         fingerprints (torch.Tensor): Bit matrix (bool or 0/1), or with
@@ -167,8 +279,8 @@ def tanimoto_graph(fingerprints: Tensor, k: Optional[int] = None,
         k (int, optional): Neighbours per sample. (default: :obj:`None`)
         threshold (float, optional): Similarity threshold in :math:`(0, 1]`.
             (default: :obj:`None`)
-        chunk_size (int, optional): Rows per tile. (default: as many as
-            keep a tile within :data:`BLOCK_ELEMENTS`)
+        chunk_size (int, optional): Rows per tile. (default: 1,024 on CPUs,
+            8,192 on CUDA)
         num_bits (int, optional): The fingerprint length when
             ``fingerprints`` is packed. (default: :obj:`None`)
 
@@ -179,48 +291,28 @@ def tanimoto_graph(fingerprints: Tensor, k: Optional[int] = None,
           similarity) :math:`(E)`
     """
     packed = _check_tanimoto_args(fingerprints, k, threshold, chunk_size, num_bits)
-    if num_bits is None:
-        num_bits = fingerprints.size(1)
+    num_bits = fingerprints.size(1) if num_bits is None else num_bits
     num, device = packed.size(0), packed.device
     if num < 2:
         return (torch.empty(2, 0, dtype=torch.long, device=device),
                 torch.empty(0, device=device))
-    count = _POPCOUNT.to(device)[packed.long()].sum(1)
-    dtype = count_dtype(device, int(count.max()))
-    # an empty fingerprint counts 0.5: T = 0 with any other, never 0 / 0
-    count = count.float().clamp_min(0.5)
-    key_cols = max(1, min(num, KEY_BYTES // (num_bits * torch.finfo(dtype).bits // 8
-                                             if dtype.is_floating_point else num_bits)))
-    chunk = chunk_size or max(1, min(num, BLOCK_ELEMENTS // key_cols))
-    k = None if k is None else min(k, num - 1)
+    tile = None
+    if chunk_size is not None:
+        tile = (chunk_size, (CUDA_TILE if device.type == 'cuda' else CPU_TILE)[1])
     if k is not None:
-        best_val = torch.full((num, k), -2.0, device=device)
-        best_col = torch.zeros((num, k), dtype=torch.long, device=device)
-    rows, cols, sims = [], [], []
-    for c0 in range(0, num, key_cols):  # columns unpacked once per block
-        c1 = min(c0 + key_cols, num)
-        keys_t = unpack_bits(packed[c0:c1], num_bits, dtype).t()
-        for r0 in range(0, num, chunk):
-            r1 = min(r0 + chunk, num)
-            sim = _tile_similarity(unpack_bits(packed[r0:r1], num_bits, dtype), keys_t,
-                                   count[r0:r1], count[c0:c1], r0 - c0)
-            if k is not None:
-                val, col = _top_k(sim, min(k, c1 - c0 - 1)) if c1 - c0 > k else \
-                    (sim, torch.arange(c1 - c0, device=device).expand_as(sim))
-                best_val[r0:r1], best_col[r0:r1] = _merge_top_k(
-                    best_val[r0:r1], best_col[r0:r1], val, col + c0, k)
-            else:
-                row, col = (sim >= threshold).nonzero(as_tuple=True)
-                rows.append(row + r0)
-                cols.append(col + c0)
-                sims.append(sim[row, col])
-            del sim
-    if k is not None:
-        keep = best_val > 0
-        rows = [torch.arange(num, device=device).view(-1, 1).expand_as(best_col)[keep]]
-        cols, sims = [best_col[keep]], [best_val[keep]]
-    edge_index = torch.stack([torch.cat(rows), torch.cat(cols)])
-    return to_undirected(edge_index, torch.cat(sims), num_nodes=num, reduce='max')
+        val, col = tanimoto_top_k(packed, num_bits, k, tile=tile)
+        keep = val > 0
+        row = torch.arange(num, device=device).view(-1, 1).expand_as(col)[keep]
+        edge_index, weight = torch.stack([row, col[keep]]), val[keep]
+    else:
+        rows, cols, sims = [], [], []
+        for r0, c0, sim in tanimoto_tiles(packed, num_bits, tile=tile):
+            row, col = (sim >= threshold).nonzero(as_tuple=True)
+            rows.append(row + r0)
+            cols.append(col + c0)
+            sims.append(sim[row, col].float())
+        edge_index, weight = torch.stack([torch.cat(rows), torch.cat(cols)]), torch.cat(sims)
+    return to_undirected(edge_index, weight, num_nodes=num, reduce='max')
 
 
 def _check_tanimoto_args(fingerprints: Tensor, k: Optional[int], threshold: Optional[float],

@@ -9,6 +9,10 @@ import torch
 from torch import Tensor
 
 from pyg_sip.errors import PygSipError
+from pyg_sip.utils.checks import check_choice, check_edge_index
+
+__all__ = ['check_embeddings', 'check_same_length', 'check_categorical', 'check_edges',
+           'infer_task', 'check_targets']
 
 
 def check_embeddings(emb: Tensor, name: str = 'emb') -> Tensor:
@@ -57,60 +61,13 @@ def check_categorical(y: Tensor, num_samples: int, name: str = 'y',
     return int(y.max()) + 1
 
 
-def check_index(index: Tensor, num_samples: int, name: str) -> Tensor:
-    """Checks a non-empty set of sample ids (a long vector or a boolean
-    mask of length :obj:`num_samples`) and returns it as a long vector."""
-    if not isinstance(index, Tensor):
-        index = torch.as_tensor(index)
-    if index.dtype == torch.bool:
-        if index.numel() != num_samples:
-            raise PygSipError(f"length mismatch: boolean mask '{name}' has "
-                              f'{index.numel()} entries but there are {num_samples} samples')
-        index = index.nonzero().view(-1)
-    if index.dim() != 1 or index.is_floating_point():
-        raise PygSipError(f"'{name}' must be a 1-D integer tensor of sample ids "
-                          f'(got dtype {index.dtype}, shape {list(index.shape)})')
-    if index.numel() == 0:
-        raise PygSipError(f"'{name}' is empty: it must hold at least one sample id")
-    bad = (index < 0) | (index >= num_samples)
-    if bool(bad.any()):
-        i = int(bad.nonzero()[0])
-        raise PygSipError(f"'{name}' id out of range: {name}[{i}] = {int(index[i])} "
-                          f'(there are {num_samples} samples)')
-    return index.long()
-
-
 def check_edges(edge_index: Tensor, num_samples: int, name: str = 'edge_index',
                 allow_empty: bool = False) -> Tensor:
     """Checks an edge list of shape :math:`[2, E]` with ids in
-    :math:`[0, N)` and returns it as a long tensor."""
-    if not isinstance(edge_index, Tensor):
-        edge_index = torch.as_tensor(edge_index)
-    if edge_index.dim() != 2 or edge_index.size(0) != 2 or edge_index.is_floating_point():
-        raise PygSipError(f"'{name}' must be an integer tensor of shape [2, E] "
-                          f'(got dtype {edge_index.dtype}, shape {list(edge_index.shape)})')
-    if edge_index.size(1) == 0 and not allow_empty:
-        raise PygSipError(f"'{name}' is empty: it must hold at least one edge")
-    bad = ((edge_index < 0) | (edge_index >= num_samples)).any(dim=0)
-    if bool(bad.any()):
-        j = int(bad.nonzero()[0])
-        u, v = (int(a) for a in edge_index[:, j])
-        raise PygSipError(f"'{name}' edge {j} = ({u}, {v}) is out of range "
-                          f'(there are {num_samples} samples)')
-    return edge_index.long()
-
-
-def check_choice(value: str, name: str, choices: tuple) -> str:
-    """Raises unless :obj:`value` is one of :obj:`choices`."""
-    if value not in choices:
-        raise PygSipError(f"unknown {name} '{value}' (expected one of {list(choices)})")
-    return value
-
-
-def check_positive(value: Optional[int], name: str) -> None:
-    """Raises unless :obj:`value` is ``None`` or a positive integer."""
-    if value is not None and (not isinstance(value, int) or value < 1):
-        raise PygSipError(f"'{name}' must be a positive integer (got {value!r})")
+    :math:`[0, N)` and returns it as a long tensor
+    (:func:`pyg_sip.utils.check_edge_index`, non-empty unless
+    :obj:`allow_empty`)."""
+    return check_edge_index(name, edge_index, num_samples, allow_empty)
 
 
 def infer_task(y: Tensor, task: Optional[str]) -> str:
@@ -118,7 +75,7 @@ def infer_task(y: Tensor, task: Optional[str]) -> str:
     float :math:`[N, C]` targets ``'multilabel'``, float :math:`[N]` targets
     ``'regression'``; an explicit :obj:`task` wins."""
     if task is not None:
-        return check_choice(task, 'task', ('multiclass', 'multilabel', 'regression'))
+        return check_choice('task', task, ('multiclass', 'multilabel', 'regression'))
     if not y.is_floating_point():
         return 'multiclass'
     return 'multilabel' if y.dim() == 2 and y.size(1) > 1 else 'regression'

@@ -2,18 +2,19 @@ r"""Diagnostics of the pre-training graph :math:`G_{PT}`: how smooth a task's
 labels are over it (which predicts whether structure-inducing pre-training
 helps the task) and how well embeddings recover it."""
 import math
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch_geometric.utils import remove_self_loops, scatter, to_undirected
+from torch_geometric.utils import remove_self_loops, scatter, subgraph, to_undirected
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.eval._checks import (check_choice, check_edges, check_embeddings,
-                                  check_positive, check_same_length)
+from pyg_sip.eval._checks import check_edges, check_embeddings, check_same_length
 from pyg_sip.eval.metrics import auroc
 from pyg_sip.eval.retrieval import SIMILARITIES, rank_metrics, retrieval_ranks
+from pyg_sip.utils.checks import check_choice, check_positive
+from pyg_sip.utils.edges import has_edges, sorted_edge_keys, split_keys
 
 
 def label_smoothness(edge_index: Tensor, y: Tensor,
@@ -64,6 +65,11 @@ def label_smoothness(edge_index: Tensor, y: Tensor,
     one-hot labels it equals ``1 - adjusted_homophily``. NaN when the
     denominator is 0 (constant labels).
 
+    Samples without a label, in the adapters' convention (class label
+    :obj:`-1`, or a float target row holding NaN), are left out: the
+    measures are those of the graph induced by the labelled samples (edges
+    touching an unlabelled sample are dropped).
+
     Args:
         edge_index (torch.Tensor): The pre-training graph.
         y (torch.Tensor): Integer class labels or float targets.
@@ -79,28 +85,18 @@ def label_smoothness(edge_index: Tensor, y: Tensor,
         - **edge_index:** :math:`[2, E]`
         - **y:** :math:`[N]` or :math:`[N, T]`
     """
-    if not isinstance(y, Tensor) or y.dim() not in (1, 2) or y.dtype == torch.bool:
-        raise PygSipError("'y' must be a tensor of class labels [N] or float targets "
-                          '[N] / [N, T]')
-    n = y.size(0) if num_nodes is None else num_nodes
-    check_same_length(n, 'num_nodes', y.size(0), 'y')
+    n = y.size(0) if isinstance(y, Tensor) and y.dim() > 0 and num_nodes is None \
+        else num_nodes
+    y, keep = labelled_samples(y, n)
     edge_index = check_edges(edge_index, n).to(y.device)
     categorical = not y.is_floating_point()
-    if categorical:
-        if y.dim() == 2 and y.size(1) != 1:
-            raise PygSipError(f"integer 'y' must have shape [N] (got {list(y.shape)})")
-        y = y.view(-1)
-        if bool((y < 0).any()):
-            i = int((y < 0).nonzero()[0])
-            raise PygSipError(f"'y' label out of range: y[{i}] = {int(y[i])} "
-                              '(labels must be in [0, num_classes))')
-    else:
-        bad = ~torch.isfinite(y.view(n, -1)).all(dim=1)
-        if bool(bad.any()):
-            raise PygSipError(f"'y' row {int(bad.nonzero()[0])} contains NaN or inf")
+    if not bool(keep.all()):  # leave the samples without a label out
+        edge_index = subgraph(keep, edge_index, relabel_nodes=True, num_nodes=n)[0]
+        y, n = y[keep], int(keep.sum())
     edge_index = remove_self_loops(to_undirected(edge_index, num_nodes=n))[0]
     if edge_index.size(1) == 0:
-        raise PygSipError("'edge_index' holds no edge between two different samples")
+        raise PygSipError("'edge_index' holds no edge between two different labelled "
+                          'samples')
     row, col = edge_index
     m = row.numel()
     deg = torch.bincount(row, minlength=n).double()
@@ -125,6 +121,34 @@ def label_smoothness(edge_index: Tensor, y: Tensor,
     den = (deg * (1 - 2 * pbar[y] + p2)).sum()
     return {'edge_homophily': h, 'node_homophily': node_h,
             'adjusted_homophily': adjusted, 'dirichlet_energy': _ratio(num, den)}
+
+
+def labelled_samples(y: Tensor, num_nodes: int) -> Tuple[Tensor, Tensor]:
+    r"""Checks labels in the adapters' convention and returns them (class
+    labels flattened to :math:`[N]`) with the mask of the samples that have
+    one: a class label :math:`\geq 0` (:obj:`-1` = missing), or a float
+    target row without NaN (NaN = missing; :math:`\pm\infty` is an
+    error)."""
+    if not isinstance(y, Tensor) or y.dim() not in (1, 2) or y.dtype == torch.bool:
+        raise PygSipError("'y' must be a tensor of class labels [N] or float targets "
+                          '[N] / [N, T]')
+    check_same_length(num_nodes, 'num_nodes', y.size(0), 'y')
+    if not y.is_floating_point():
+        if y.dim() == 2 and y.size(1) != 1:
+            raise PygSipError(f"integer 'y' must have shape [N] (got {list(y.shape)})")
+        y = y.view(-1)
+        bad = y < -1
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0])
+            raise PygSipError(f"'y' label out of range: y[{i}] = {int(y[i])} (labels "
+                              'are in [0, num_classes), or -1 for a missing label)')
+        return y, y >= 0
+    rows = y.view(num_nodes, -1)
+    bad = torch.isinf(rows).any(dim=1)
+    if bool(bad.any()):
+        raise PygSipError(f"'y' row {int(bad.nonzero()[0])} contains inf (NaN marks a "
+                          'missing target)')
+    return y, ~torch.isnan(rows).any(dim=1)
 
 
 def _ratio(num: Tensor, den: Tensor) -> float:
@@ -153,9 +177,9 @@ def sample_non_edges(edge_index: Tensor, num_nodes: int, num_samples: int,
         - **output:** :math:`[2, \text{num\_samples}]`
     """
     device = edge_index.device
-    keys = torch.cat([edge_index[0] * num_nodes + edge_index[1],
-                      edge_index[1] * num_nodes + edge_index[0]]).unique()
-    num_linked = int((keys // num_nodes != keys % num_nodes).sum())
+    keys = sorted_edge_keys(edge_index, num_nodes, undirected=True)
+    src, dst = split_keys(keys, num_nodes)
+    num_linked = int((src != dst).sum())
     num_free = num_nodes * (num_nodes - 1) - num_linked
     if num_free <= 0:
         raise PygSipError('the graph is complete: there is no non-edge to sample')
@@ -164,9 +188,7 @@ def sample_non_edges(edge_index: Tensor, num_nodes: int, num_samples: int,
     while have < num_samples:
         draw = int((num_samples - have) / rate * 1.2) + 16
         i, j = torch.randint(num_nodes, (2, draw), generator=generator).to(device)
-        key = i * num_nodes + j
-        pos = torch.searchsorted(keys, key).clamp(max=keys.numel() - 1)
-        keep = (i != j) & (keys[pos] != key)
+        keep = (i != j) & ~has_edges(keys, i, j, num_nodes)
         out.append(torch.stack([i[keep], j[keep]]))
         have += int(keep.sum())
     return torch.cat(out, dim=1)[:, :num_samples]
@@ -174,7 +196,7 @@ def sample_non_edges(edge_index: Tensor, num_nodes: int, num_samples: int,
 
 def graph_alignment(emb: Tensor, edge_index: Tensor, num_negatives: Optional[int] = None,
                     similarity: str = 'cosine', max_queries: Optional[int] = 10_000,
-                    seed: int = 0) -> Dict[str, float]:
+                    seed: int = 0, y: Optional[Tensor] = None) -> Dict[str, float]:
     r"""How well embedding similarity recovers the pre-training graph.
 
     * ``auroc``: AUROC of the similarity :math:`s(u, v)` of the edges
@@ -198,17 +220,28 @@ def graph_alignment(emb: Tensor, edge_index: Tensor, num_negatives: Optional[int
         max_queries (int, optional): Cap on the ranked edges (:obj:`None`
             ranks all: cost :math:`O(E \cdot N)`). (default: :obj:`10000`)
         seed (int, optional): Seed of the sampling. (default: :obj:`0`)
+        y (torch.Tensor, optional): Labels in the adapters' convention: if
+            given, the samples without one (:obj:`-1`, or NaN) are left out,
+            as in :func:`label_smoothness` (their edges are dropped and they
+            are neither queries, candidates nor negatives).
+            (default: :obj:`None`)
 
     Shapes:
         - **emb:** :math:`[N, d]`
         - **edge_index:** :math:`[2, E]`
+        - **y:** :math:`[N]` or :math:`[N, T]`
     """
     emb = check_embeddings(emb)
     n = emb.size(0)
     edge_index = check_edges(edge_index, n).to(emb.device)
-    check_choice(similarity, 'similarity', SIMILARITIES)
-    check_positive(num_negatives, 'num_negatives')
-    check_positive(max_queries, 'max_queries')
+    check_choice('similarity', similarity, SIMILARITIES)
+    check_positive('num_negatives', num_negatives, integer=True, optional=True)
+    check_positive('max_queries', max_queries, integer=True, optional=True)
+    if y is not None:
+        keep = labelled_samples(y, n)[1].to(emb.device)
+        if not bool(keep.all()):
+            edge_index = subgraph(keep, edge_index, relabel_nodes=True, num_nodes=n)[0]
+            emb, n = emb[keep], int(keep.sum())
     edge_index = remove_self_loops(edge_index)[0]
     if edge_index.size(1) == 0:
         raise PygSipError("'edge_index' holds no edge between two different samples")

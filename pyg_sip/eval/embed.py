@@ -5,12 +5,11 @@ from typing import Any, Iterator, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
-from torch_geometric.data import Data
 from tqdm import tqdm
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.eval._checks import check_index, check_positive
-from pyg_sip.sampling import CSRGraph, sample_neighbors
+from pyg_sip.utils.checks import check_index, check_positive
+from pyg_sip.sampling import CSRGraph, StructureBatch, sample_neighbors
 
 # Above this many samples, graph encoders run per batch over k-hop
 # neighbourhoods instead of once over the full graph (unless told otherwise).
@@ -29,17 +28,14 @@ def _payload(graph: Any, ids: Tensor, max_length: Optional[int]) -> dict:
     raise PygSipError('the graph carries no sample payload (x, tokens or molecules)')
 
 
-def _to(value: Any, device: torch.device) -> Any:
-    return value.to(device) if hasattr(value, 'to') else value
-
-
 def make_batch(graph: Any, ids: Tensor, device: torch.device,
                num_hops: Optional[int] = None, max_length: Optional[int] = None,
-               csr: Optional[CSRGraph] = None) -> Data:
+               csr: Optional[CSRGraph] = None) -> StructureBatch:
     r"""The batch an encoder's :meth:`encode` embeds the samples :obj:`ids`
-    (unique) from: their payload, :obj:`n_id` and :obj:`num_seeds`; with
+    (unique) from: a :class:`~pyg_sip.sampling.StructureBatch` without pairs
+    holding their payload, :obj:`n_id` and :obj:`num_embedded`; with
     :obj:`num_hops`, also every sample within :obj:`num_hops` hops (after the
-    seeds) and, as a local :obj:`edge_index`, all message edges into the
+    embedded ones) and, as a local :obj:`edge_index`, all message edges into the
     samples closer than :obj:`num_hops` hops
     (:func:`pyg_sip.sampling.sample_neighbors` with all neighbours per hop).
     :obj:`csr` is the graph with messages grouped by target
@@ -51,19 +47,18 @@ def make_batch(graph: Any, ids: Tensor, device: torch.device,
         if csr is None:
             csr = CSRGraph(graph.edge_index.cpu().flip(0), graph.num_nodes)
         n_id, edge_index = sample_neighbors(csr.rowptr, csr.col, ids, [-1] * num_hops)
-    batch = Data(**{key: _to(value, device)
-                    for key, value in _payload(graph, n_id, max_length).items()})
-    batch.n_id = n_id.to(device)
-    batch.num_seeds = ids.numel()
+    batch = StructureBatch(n_id=n_id, num_embedded=ids.numel(),
+                           **_payload(graph, n_id, max_length))
+    batch = batch.to(device)
     if edge_index is not None:
         batch.edge_index = edge_index.to(device)
     return batch
 
 
 def full_graph_batch(graph: Any, device: torch.device,
-                     max_length: Optional[int] = None) -> Data:
+                     max_length: Optional[int] = None) -> StructureBatch:
     """All samples with the whole pre-training graph, for encoders that
-    message-pass (:obj:`num_seeds = N`)."""
+    message-pass (:obj:`num_embedded = N`)."""
     batch = make_batch(graph, torch.arange(graph.num_nodes), device, None, max_length)
     batch.edge_index = graph.edge_index.to(device)
     return batch
@@ -73,11 +68,11 @@ def iter_batches(encoder: Any, graph: Any, ids: Tensor, batch_size: int,
                  device: torch.device, full_graph: Optional[bool] = None,
                  num_hops: Optional[int] = None,
                  max_length: Optional[int] = None
-                 ) -> Iterator[Tuple[Tensor, Data, Optional[Tensor]]]:
-    r"""Yields ``(seed_ids, batch, rows)`` covering :obj:`ids` in chunks of
+                 ) -> Iterator[Tuple[Tensor, StructureBatch, Optional[Tensor]]]:
+    r"""Yields ``(batch_ids, batch, rows)`` covering :obj:`ids` in chunks of
     :obj:`batch_size`; see :func:`embed` for how graph encoders are served.
-    :obj:`rows` is :obj:`None`, except for the single full-graph batch (whose
-    seeds are all :math:`N` samples): then the rows of its embeddings that
+    :obj:`rows` is :obj:`None`, except for the single full-graph batch (which
+    embeds all :math:`N` samples): then the rows of its embeddings that
     belong to :obj:`ids`."""
     if getattr(encoder, 'needs_graph', False):
         if full_graph is None:
@@ -95,8 +90,8 @@ def iter_batches(encoder: Any, graph: Any, ids: Tensor, batch_size: int,
     csr = None if num_hops is None else CSRGraph(graph.edge_index.cpu().flip(0),
                                                  graph.num_nodes)
     for start in range(0, ids.numel(), batch_size):
-        seeds = ids[start:start + batch_size]
-        yield seeds, make_batch(graph, seeds, device, num_hops, max_length, csr), None
+        chunk = ids[start:start + batch_size]
+        yield chunk, make_batch(graph, chunk, device, num_hops, max_length, csr), None
 
 
 @contextmanager
@@ -133,7 +128,7 @@ def embed(encoder: torch.nn.Module, graph: Any, batch_size: int = 256,
 
     Encoders with :obj:`needs_graph = True` (message passing over
     :math:`G_{PT}`) are run once over the full graph (all payloads,
-    :obj:`edge_index`, :obj:`num_seeds = N`) when :obj:`full_graph` is
+    :obj:`edge_index`, :obj:`num_embedded = N`) when :obj:`full_graph` is
     :obj:`True`, or by default when :math:`N \leq 100{,}000` and no
     :obj:`num_hops` is given. Otherwise every chunk is run over the
     :obj:`num_hops`-hop neighbourhood of its samples (default: the
@@ -170,8 +165,8 @@ def embed(encoder: torch.nn.Module, graph: Any, batch_size: int = 256,
     Shapes:
         - **output:** :math:`[N, \text{out\_channels}]`
     """
-    check_positive(batch_size, 'batch_size')
-    check_positive(num_hops, 'num_hops')
+    check_positive('batch_size', batch_size, integer=True, optional=True)
+    check_positive('num_hops', num_hops, integer=True, optional=True)
     home = module_device(encoder)
     device = torch.device(device) if device is not None else home
     ids = torch.arange(graph.num_nodes)
@@ -187,19 +182,19 @@ def encode_ids(encoder: torch.nn.Module, graph: Any, ids: Tensor, batch_size: in
     """Embeddings of the (unique) samples :obj:`ids` in that order, on
     :obj:`device`; see :func:`embed`. The encoder is moved to :obj:`device`
     and back to :obj:`home` (if given) afterwards."""
-    ids = check_index(ids, graph.num_nodes, 'ids')
+    ids = check_index('ids', ids, graph.num_nodes, allow_empty=False)
     encoder.to(device)
     out = []
     try:
         with eval_mode(encoder), torch.no_grad(), tqdm(
                 total=ids.numel(), disable=not progress, desc='embed',
                 unit='sample') as bar:
-            for seeds, batch, rows in iter_batches(encoder, graph, ids, batch_size, device,
+            for _, batch, rows in iter_batches(encoder, graph, ids, batch_size, device,
                                                    full_graph, num_hops, max_length):
                 z = encoder.encode(batch)
-                if z.size(0) != batch.num_seeds:
+                if z.size(0) != batch.num_embedded:
                     raise PygSipError(f'the encoder returned {z.size(0)} embeddings for '
-                                      f'a batch of {batch.num_seeds} samples')
+                                      f'a batch of {batch.num_embedded} samples')
                 out.append(z if rows is None else z[rows])
                 bar.update(z.size(0))
     finally:

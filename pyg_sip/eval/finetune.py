@@ -9,9 +9,9 @@ from torch import Tensor
 from tqdm import tqdm
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.eval._checks import (check_choice, check_index, check_positive,
-                                  check_targets)
+from pyg_sip.eval._checks import check_targets
 from pyg_sip.eval.embed import encode_ids, iter_batches, module_device
+from pyg_sip.utils.checks import check_choice, check_index, check_positive
 from pyg_sip.eval.metrics import TASKS, is_better, selection_metric, task_metrics
 
 
@@ -94,14 +94,14 @@ def finetune(encoder: torch.nn.Module, graph: Any, train_idx: Tensor, val_idx: T
         and ``spearman``) at the selected epoch, the same metrics on
         validation prefixed ``val_``, and ``best_epoch`` (1-based).
     """
-    check_choice(task, 'task', TASKS)
+    check_choice('task', task, TASKS)
     for value, name in ((epochs, 'epochs'), (batch_size, 'batch_size'),
                         (eval_batch_size, 'eval_batch_size'), (num_hops, 'num_hops')):
-        check_positive(value, name)
+        check_positive(name, value, integer=True, optional=True)
     if not hasattr(encoder, 'encode') or not hasattr(encoder, 'out_channels'):
         raise PygSipError("'encoder' must provide encode(batch) and 'out_channels'")
     n = graph.num_nodes
-    train_idx, val_idx, test_idx = (check_index(i, n, name).cpu().unique() for i, name in (
+    train_idx, val_idx, test_idx = (check_index(name, i, n, allow_empty=False).cpu().unique() for i, name in (
         (train_idx, 'train_idx'), (val_idx, 'val_idx'), (test_idx, 'test_idx')))
     if y is None:
         y = getattr(graph, 'y', None)
@@ -137,9 +137,9 @@ def finetune(encoder: torch.nn.Module, graph: Any, train_idx: Tensor, val_idx: T
             model.train()
             head.train()
             perm = train_idx[torch.randperm(train_idx.numel(), generator=order)]
-            for seeds, batch, _ in iter_batches(model, graph, perm, batch_size, device,
-                                                False, num_hops, max_length):
-                loss = _loss(task, head(model.encode(batch)), y[seeds.to(device)])
+            for ids, batch, _ in iter_batches(model, graph, perm, batch_size, device,
+                                              False, num_hops, max_length):
+                loss = _loss(task, head(model.encode(batch)), y[ids.to(device)])
                 if loss is None:
                     continue
                 opt.zero_grad()

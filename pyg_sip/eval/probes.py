@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.eval._checks import (check_categorical, check_embeddings, check_index,
-                                  check_positive, check_targets, infer_task)
+from pyg_sip.eval._checks import check_categorical, check_embeddings, check_targets, infer_task
+from pyg_sip.utils.checks import check_index, check_positive
 from pyg_sip.eval.metrics import class_auroc, is_better, selection_metric, task_metrics
 
 # Rows x samples per distance block: bounds the memory of the k-NN search.
@@ -60,7 +60,7 @@ def knn_probe(emb: Tensor, y: Tensor, k: int = 3,
     n = emb.size(0)
     if not isinstance(k, int) or not 1 <= k <= n - 1:
         raise PygSipError(f"'k' must be an integer in [1, N - 1] = [1, {n - 1}] (got {k!r})")
-    check_positive(batch_size, 'batch_size')
+    check_positive('batch_size', batch_size, integer=True, optional=True)
     y = y.view(-1).to(emb.device)
     block = batch_size or max(1, _BLOCK_ELEMENTS // n)
 
@@ -161,7 +161,7 @@ def linear_probe(emb: Tensor, y: Tensor, train_idx: Tensor, val_idx: Tensor,
     """
     emb = check_embeddings(emb)
     n = emb.size(0)
-    train_idx, val_idx, test_idx = (check_index(i, n, name).to(emb.device) for i, name in (
+    train_idx, val_idx, test_idx = (check_index(name, i, n, allow_empty=False).to(emb.device) for i, name in (
         (train_idx, 'train_idx'), (val_idx, 'val_idx'), (test_idx, 'test_idx')))
     if not isinstance(y, Tensor):
         raise PygSipError(f"'y' must be a torch.Tensor (got {type(y).__name__})")
@@ -172,7 +172,7 @@ def linear_probe(emb: Tensor, y: Tensor, train_idx: Tensor, val_idx: Tensor,
     if len(weight_decays) == 0 or any(float(wd) < 0 for wd in weight_decays):
         raise PygSipError(f"'weight_decays' must be a non-empty list of values >= 0 "
                           f'(got {list(weight_decays)})')
-    check_positive(epochs, 'epochs')
+    check_positive('epochs', epochs, integer=True, optional=True)
 
     x = emb.double() if emb.dtype == torch.float64 else emb.float()
     mean = x[train_idx].mean(dim=0)

@@ -8,7 +8,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.eval._checks import check_choice, check_edges, check_embeddings, check_positive
+from pyg_sip.eval._checks import check_edges, check_embeddings
+from pyg_sip.utils.checks import check_choice, check_positive
+from pyg_sip.utils.segment import csr_from_edges, expand_segments
 
 SIMILARITIES = ('cosine', 'dot', 'euclidean')
 
@@ -33,23 +35,6 @@ def similarity_scores(emb: Tensor, query: Tensor, similarity: str) -> Tensor:
     return -torch.cdist(emb[query], emb)
 
 
-def _csr(edge_index: Tensor, num_nodes: int) -> tuple:
-    """``(rowptr, col)`` of an edge list, rows = sources."""
-    row, perm = edge_index[0].sort(stable=True)
-    rowptr = torch.zeros(num_nodes + 1, dtype=torch.long, device=row.device)
-    rowptr[1:] = torch.bincount(row, minlength=num_nodes).cumsum(0)
-    return rowptr, edge_index[1][perm]
-
-
-def _neighbour_entries(rowptr: Tensor, col: Tensor, rows: Tensor) -> tuple:
-    """``(i, j)`` with one entry per CSR neighbour ``j`` of ``rows[i]``."""
-    deg = rowptr[rows + 1] - rowptr[rows]
-    i = torch.repeat_interleave(torch.arange(rows.numel(), device=rows.device), deg)
-    first = torch.cumsum(deg, 0) - deg
-    pos = torch.arange(i.numel(), device=rows.device) - first[i] + rowptr[rows][i]
-    return i, col[pos]
-
-
 def retrieval_ranks(emb: Tensor, src: Tensor, dst: Tensor,
                     known_edges: Optional[Tensor] = None, similarity: str = 'cosine',
                     batch_size: Optional[int] = None) -> Tensor:
@@ -69,7 +54,7 @@ def retrieval_ranks(emb: Tensor, src: Tensor, dst: Tensor,
         - **output:** :math:`[M]`, :obj:`torch.float64`
     """
     n = emb.size(0)
-    csr = None if known_edges is None else _csr(known_edges, n)
+    csr = None if known_edges is None else csr_from_edges(known_edges, n)[:2]
     block = batch_size or max(1, _BLOCK_ELEMENTS // n)
     ranks = []
     for start in range(0, src.numel(), block):
@@ -78,8 +63,9 @@ def retrieval_ranks(emb: Tensor, src: Tensor, dst: Tensor,
         score = similarity_scores(emb, u, similarity)
         pos = score[rows, v].unsqueeze(1)
         score[rows, u] = float('-inf')
-        if csr is not None:
-            score[_neighbour_entries(*csr, u)] = float('-inf')
+        if csr is not None:  # one entry per known neighbour c of u
+            seg, entry = expand_segments(csr[0], u)
+            score[seg, csr[1][entry]] = float('-inf')
         score[rows, v] = float('-inf')  # the target is never its own negative
         optimistic = (score > pos).sum(dim=1)
         pessimistic = (score >= pos).sum(dim=1)
@@ -148,12 +134,12 @@ def link_retrieval(emb: Tensor, held_out_edges: Tensor,
     if known_edges is not None:
         known_edges = check_edges(known_edges, n, 'known_edges', allow_empty=True)
         known_edges = known_edges.to(emb.device)
-    check_choice(similarity, 'similarity', SIMILARITIES)
-    check_positive(batch_size, 'batch_size')
+    check_choice('similarity', similarity, SIMILARITIES)
+    check_positive('batch_size', batch_size, integer=True, optional=True)
     if n < 2:
         raise PygSipError('link retrieval needs at least 2 samples (got 1)')
     for k in ks:
-        check_positive(k, 'ks')
+        check_positive('ks', k, integer=True)
     ranks = retrieval_ranks(emb, held_out_edges[0], held_out_edges[1], known_edges,
                             similarity, batch_size)
     return rank_metrics(ranks, ks)

@@ -62,15 +62,20 @@ class _DenseScore(torch.autograd.Function):
         grad_src = torch.zeros_like(x_src) if need_src else None
         grad_dst = grad_src if ctx.same else (
             torch.zeros_like(x_dst) if need_dst else None)
-        g_src = None if grad_src is None else grad_src[:ctx.num_rows]
+        g_src = grad_src
+        if grad_src is not None and ctx.num_rows < x_src.size(0):
+            g_src = grad_src[:ctx.num_rows]
         with torch.autocast(x_src.device.type, enabled=False):
             if ctx.metric == 'dot':
-                if ctx.scale != 1.0:
-                    grad = grad * ctx.scale
-                if g_src is not None:
-                    g_src.addmm_(grad, x_dst)
-                if grad_dst is not None:
-                    grad_dst.addmm_(grad.t(), a)
+                if ctx.same and grad_src is not None and _symmetric(grad):
+                    # g x + g^T x = (g^T + g) x: one product
+                    grad_src.addmm_(grad.t().contiguous().add_(grad), a,
+                                    alpha=ctx.scale)
+                else:
+                    if g_src is not None:
+                        g_src.addmm_(grad, x_dst, alpha=ctx.scale)
+                    if grad_dst is not None:
+                        grad_dst.addmm_(grad.t(), a, alpha=ctx.scale)
             else:
                 _distance_backward(grad, a, x_dst, out, near, g_src, grad_dst)
         return grad_src, None if ctx.same else grad_dst, None, None, None, None
@@ -104,20 +109,41 @@ def _distance_backward(grad: Tensor, a: Tensor, b: Tensor, out: Tensor,
                        near: Tensor, grad_a: Optional[Tensor],
                        grad_b: Optional[Tensor]) -> None:
     r""":math:`\partial d_{aj} / \partial x_a = (x_a - y_j) / d_{aj}`: a
-    per-row weight minus a matrix product; near pairs go the exact way."""
-    pos = out > 0  # subgradient 0 at distance 0
-    weight = torch.where(pos, grad / torch.where(pos, out, 1.0), 0.0)
+    per-row weight minus a matrix product; near pairs (every pair at
+    distance 0 among them) go the exact way."""
+    tiny = torch.finfo(out.dtype).tiny
+    weight = grad / out.clamp_min(tiny)  # d > 0 off the near pairs
     if near.numel() > 0:
         src, dst = near // b.size(0), near % b.size(0)
-        _blocked_backward(weight.view(-1)[near], a, b, src, dst, grad_a,
-                          grad_b, 'dist')
+        d_near = out.view(-1)[near]
+        w_near = torch.where(d_near > 0, grad.reshape(-1)[near] /
+                             d_near.clamp_min(tiny), 0.0)  # subgradient 0
+        _blocked_backward(w_near, a, b, src, dst, grad_a, grad_b, 'dist')
         weight.view(-1)[near] = 0.0
+    if grad_b is grad_a and _symmetric(weight):
+        # a is b: w x + w^T x = (w^T + w) x, and its row sums
+        weight = weight.t().contiguous().add_(weight)
+        grad_a.addcmul_(weight.sum(1).unsqueeze(-1), a)
+        grad_a.addmm_(weight, a, alpha=-1.0)
+        return
     if grad_a is not None:
         grad_a.addcmul_(weight.sum(1).unsqueeze(-1), a)
         grad_a.addmm_(weight, b, alpha=-1.0)
     if grad_b is not None:
         grad_b.addcmul_(weight.sum(0).unsqueeze(-1), b)
         grad_b.addmm_(weight.t(), a, alpha=-1.0)
+
+
+# Square score matrices up to this size (bytes) fold g x + g^T x into one
+# product: the transposed copy pays off while it fits in the cache.
+_CACHED = 4 << 20
+
+
+def _symmetric(grad: Tensor) -> bool:
+    r"""Whether the backward pass of a square [N, N] matrix of a tensor with
+    itself takes one product of :math:`g + g^T`."""
+    return (grad.size(0) == grad.size(1)
+            and grad.numel() * grad.element_size() <= _CACHED)
 
 
 def dense_scores(x: Tensor, num_rows: int, metric: str = 'dot',
@@ -162,6 +188,14 @@ def row_logsumexp(src: Tensor, add_one: bool = False) -> Tensor:
     of a matrix [A, N]; :math:`-\infty` entries are left out, a row without
     terms gives :math:`-\infty` (0 with ``add_one``) and a zero gradient."""
     return _RowLogSumExp.apply(src, add_one)
+
+
+def row_dots(x: Tensor, index: Tensor) -> Tensor:
+    r"""Dot products :math:`[M]` of the rows of ``x`` at the pairs ``index``
+    [2, M], by autograd through two row gathers (for few pairs)."""
+    with torch.autocast(x.device.type, enabled=False):
+        return (x.index_select(0, index[0]) *
+                x.index_select(0, index[1])).sum(-1)
 
 
 def gather_pairs(matrix: Tensor, index: Tensor) -> Tensor:

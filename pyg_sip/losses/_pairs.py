@@ -35,6 +35,7 @@ from torch.autograd.function import once_differentiable
 
 from pyg_sip.errors import PygSipError
 from pyg_sip.losses.negatives import InBatchNegatives, _check_range
+from pyg_sip.utils.segment import lengths_to_ptr
 
 # Pairs per block = _BLOCK_ELEMENTS[device] // d: small blocks stay in the
 # CPU cache; on GPUs, blocks are big enough that launch overhead vanishes.
@@ -110,13 +111,11 @@ def nan_unless_finite(loss: Tensor, *scores: Tensor) -> Tensor:
     a NaN or infinite embedding that a loss reads must never vanish into a
     finite loss (mining and masks would otherwise drop it), so that a
     training loop's non-finite guard fires. No host synchronisation."""
-    finite = None
-    for t in scores:
-        ok = torch.isfinite(t).all()
-        finite = ok if finite is None else finite & ok
-    if finite is None:
+    if not scores:
         return loss
-    return torch.where(finite, loss, float('nan'))
+    # x * 0 is 0, or NaN for NaN and inf: one sum tells (two cheap passes)
+    probe = sum((t.detach() * 0).sum() for t in scores)
+    return torch.where(torch.isnan(probe), float('nan'), loss)
 
 
 def upcast(z: Tensor) -> Tensor:
@@ -203,8 +202,7 @@ def _csr(rows: Tensor, cols: Tensor, values: Tensor, num_cols: int) -> Tensor:
     r"""The [R, num_cols] CSR matrix of entries (rows, cols, values), rows
     sorted, with R = rows[-1] + 1."""
     count = torch.bincount(rows)
-    crow = rows.new_zeros(count.numel() + 1)
-    torch.cumsum(count, 0, out=crow[1:])
+    crow = lengths_to_ptr(count)
     with warnings.catch_warnings():  # "sparse CSR support is in beta"
         warnings.simplefilter('ignore', UserWarning)
         return torch.sparse_csr_tensor(crow, cols, values,
@@ -372,29 +370,36 @@ def _block_size(x: Tensor, num_pairs: int) -> int:
     return max(1, elements // max(1, x.size(-1)))
 
 
-def pair_scores(x: Tensor, pos_index: Tensor, neg_index: Tensor,
-                metric: str = 'dot', x_dst: Optional[Tensor] = None
-                ) -> Tuple[Tensor, Tensor]:
+def pair_scores(x: Tensor, pos_index: Tensor,
+                neg_index: Optional[Tensor], metric: str = 'dot',
+                x_dst: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
     r"""Scores of all positive [P] and negative [Q] pairs, gathered in one
-    pass over ``cat([pos_index, neg_index], dim=1)``.
+    pass over ``cat([pos_index, neg_index], dim=1)`` (only the positives
+    for ``neg_index=None``: the negative scores are then empty).
 
     ``metric='dot'`` gives :math:`\langle x_i, y_j \rangle` with :math:`y = x`
     unless ``x_dst`` is given; ``metric='dist'`` gives the Euclidean (not
     squared) distance :math:`\lVert x_i - x_j \rVert_2`, whose gradient at
     distance 0 is 0 (a subgradient), never NaN.
     """
-    index = torch.cat([pos_index, neg_index], dim=1)
+    index = pos_index if neg_index is None else torch.cat(
+        [pos_index, neg_index], dim=1)
     out = _PairScore.apply(x, x_dst, index[0], index[1], metric)
     num_pos = pos_index.size(1)
     return out[:num_pos], out[num_pos:]
+
+
+def cosine(z: Tensor) -> Tensor:
+    r"""The L2-normalised rows of ``z`` (at least float32), whose dot
+    products are cosine similarities."""
+    return torch.nn.functional.normalize(upcast(z), dim=-1)
 
 
 def cosine_scores(z: Tensor, pos_index: Tensor, neg_index: Tensor
                   ) -> Tuple[Tensor, Tensor]:
     r"""Cosine similarities of all positive [P] and negative [Q] pairs: dot
     products of the L2-normalised rows of ``z`` (normalised once, [N, d])."""
-    x = torch.nn.functional.normalize(upcast(z), dim=-1)
-    return pair_scores(x, pos_index, neg_index, 'dot')
+    return pair_scores(cosine(z), pos_index, neg_index, 'dot')
 
 
 def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
@@ -403,11 +408,3 @@ def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     contribute neither value nor gradient."""
     total = torch.where(mask, values, 0.0).sum()
     return total / mask.sum().clamp_min(1).to(total.dtype)
-
-
-def check_positive(name: str, value: float) -> None:
-    r"""Raises :class:`~pyg_sip.errors.PygSipError` unless ``value`` is a
-    finite number > 0."""
-    if not isinstance(value, (int, float)) or not 0 < value < float('inf'):
-        raise PygSipError(f"'{name}' must be a finite number > 0 "
-                          f"(got {value!r})")

@@ -7,11 +7,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.losses._pairs import check_inputs, pair_scores, upcast
+from pyg_sip.losses._dense import dense_scores, gather_pairs
+from pyg_sip.losses._pairs import (check_inputs, nan_unless_finite,
+                                   pair_scores, upcast)
+from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
 from pyg_sip.losses.registry import register_loss
 
 
-def bilinear_link(z: Tensor, pos_index: Tensor, neg_index: Tensor,
+def bilinear_link(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
                   weight: Tensor, bias: Optional[Tensor] = None,
                   validate: Optional[bool] = None) -> Tensor:
     r"""Bilinear logistic link loss: binary cross-entropy of
@@ -22,7 +25,9 @@ def bilinear_link(z: Tensor, pos_index: Tensor, neg_index: Tensor,
         z (torch.Tensor): Embeddings [N, d].
         pos_index (torch.Tensor): Positive pairs [2, P] (long; row 0 the
             anchor, local row indices into ``z``).
-        neg_index (torch.Tensor): Negative pairs [2, Q], likewise.
+        neg_index (torch.Tensor or InBatchNegatives): Negative pairs
+            [2, Q], likewise, or every other sample of the batch
+            (:class:`~pyg_sip.losses.InBatchNegatives`, or :obj:`None`).
         weight (torch.Tensor): :math:`\mathbf{W}` [d, d].
         bias (torch.Tensor, optional): :math:`b`, one element.
             (default: :obj:`None`)
@@ -42,14 +47,25 @@ def bilinear_link(z: Tensor, pos_index: Tensor, neg_index: Tensor,
     # product per pair.
     with torch.autocast(x.device.type, enabled=False):  # stay >= float32
         xw = x @ weight.to(x.dtype)
-    logit_pos, logit_neg = pair_scores(xw, pos_index, neg_index, 'dot',
-                                       x_dst=x)
+    neg = resolve(z, pos_index, neg_index, x.dtype)
     if bias is not None:
         bias = bias.to(x.dtype).reshape(())
+    if isinstance(neg, DenseNegatives):
+        logits = dense_scores(xw, neg.num_rows, 'dot', x_dst=x)
+        if bias is not None:
+            logits = logits + bias
+        logit_pos = gather_pairs(logits, pos_index)
+        # BCE with logits: label 1 costs softplus(-l), label 0 softplus(l).
+        total = (F.softplus(-logit_pos).sum() +
+                 neg.weighted_sum(F.softplus(logits)))
+        count = neg.total() + logit_pos.numel()
+        return nan_unless_finite(total / count.clamp_min(1.0), xw, x)
+    logit_pos, logit_neg = pair_scores(xw, pos_index, neg, 'dot', x_dst=x)
+    if bias is not None:
         logit_pos, logit_neg = logit_pos + bias, logit_neg + bias
-    # BCE with logits: label 1 costs softplus(-l), label 0 softplus(l).
     total = F.softplus(-logit_pos).sum() + F.softplus(logit_neg).sum()
-    return total / max(1, logit_pos.numel() + logit_neg.numel())
+    loss = total / max(1, logit_pos.numel() + logit_neg.numel())
+    return nan_unless_finite(loss, logit_pos, logit_neg)
 
 
 @register_loss('bilinear')
@@ -81,6 +97,7 @@ class BilinearLinkLoss(nn.Module):
     Shapes:
         - **input:** embeddings :math:`(N, d)`, positive pairs
           :math:`(2, P)`, negative pairs :math:`(2, Q)`
+          or :class:`~pyg_sip.losses.InBatchNegatives`
         - **output:** scalar (float32 for float16/bfloat16 input)
     """
     def __init__(self, dim: int, bias: bool = True):
@@ -101,7 +118,7 @@ class BilinearLinkLoss(nn.Module):
         if self.bias is not None:
             nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, z: Tensor, pos_index: Tensor, neg_index: Tensor,
+    def forward(self, z: Tensor, pos_index: Tensor, neg_index: NegIndex,
                 validate: Optional[bool] = None) -> Tensor:
         return bilinear_link(z, pos_index, neg_index, self.weight, self.bias,
                              validate)

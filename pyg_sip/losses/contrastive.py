@@ -1,13 +1,18 @@
 """Margin contrastive loss (Hadsell et al., 2006) over pair lists."""
 from typing import Optional
 
+import torch
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
-from pyg_sip.losses._pairs import check_inputs, pair_scores, upcast
+from pyg_sip.losses._dense import _distance_backward, _distances
+from pyg_sip.losses._pairs import (check_inputs, nan_unless_finite,
+                                   pair_scores, upcast)
+from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
 from pyg_sip.losses.registry import register_loss
 
 
-def margin_contrastive(z: Tensor, pos_index: Tensor, neg_index: Tensor,
+def margin_contrastive(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
                        pos_margin: float = 0.0, neg_margin: float = 1.0,
                        validate: Optional[bool] = None) -> Tensor:
     r"""Margin contrastive loss on Euclidean distances: the mean over all
@@ -18,7 +23,9 @@ def margin_contrastive(z: Tensor, pos_index: Tensor, neg_index: Tensor,
         z (torch.Tensor): Embeddings [N, d].
         pos_index (torch.Tensor): Positive pairs [2, P] (long; row 0 the
             anchor, local row indices into ``z``).
-        neg_index (torch.Tensor): Negative pairs [2, Q], likewise.
+        neg_index (torch.Tensor or InBatchNegatives): Negative pairs
+            [2, Q], likewise, or every other sample of the batch
+            (:class:`~pyg_sip.losses.InBatchNegatives`, or :obj:`None`).
         pos_margin (float, optional): :math:`m^+`. (default: :obj:`0.0`)
         neg_margin (float, optional): :math:`m^-`. (default: :obj:`1.0`)
         validate (bool, optional): Check that every index lies in
@@ -27,10 +34,63 @@ def margin_contrastive(z: Tensor, pos_index: Tensor, neg_index: Tensor,
             (default: :obj:`None`)
     """
     check_inputs(z, pos_index, neg_index, validate)
-    d_pos, d_neg = pair_scores(upcast(z), pos_index, neg_index, 'dist')
+    x = upcast(z)
+    neg = resolve(z, pos_index, neg_index, x.dtype)
+    if isinstance(neg, DenseNegatives):
+        with torch.autocast(x.device.type, enabled=False):
+            loss = _DenseContrastive.apply(x, pos_index, neg.mask, neg.counts,
+                                           pos_margin, neg_margin)
+        return nan_unless_finite(loss, x)
+    d_pos, d_neg = pair_scores(x, pos_index, neg, 'dist')
     total = ((d_pos - pos_margin).relu().sum() +
              (neg_margin - d_neg).relu().sum())
-    return total / max(1, d_pos.numel() + d_neg.numel())
+    loss = total / max(1, d_pos.numel() + d_neg.numel())
+    return nan_unless_finite(loss, d_pos, d_neg)
+
+
+class _DenseContrastive(torch.autograd.Function):
+    r""":func:`margin_contrastive` on the distance matrix of all (anchor,
+    sample) pairs (:func:`~pyg_sip.losses._dense.dense_scores`' distances),
+    with a hand-written backward pass: the gradient with respect to every
+    distance is :math:`-1` (active negatives, times their count) or
+    :math:`+1` (active positives) over the number of pairs, and flows back
+    through two matrix products."""
+    @staticmethod
+    def forward(ctx, x: Tensor, pos_index: Tensor, mask: Tensor,
+                counts: Optional[Tensor], pos_margin: float,
+                neg_margin: float) -> Tensor:
+        dist, near = _distances(x[:mask.size(0)], x)
+        flat_pos = pos_index[0] * dist.size(1) + pos_index[1]
+        gap_pos = dist.view(-1).index_select(0, flat_pos).sub_(pos_margin)
+        # the active negative terms [m - d]_+ W, float passes only
+        hinge = torch.where(mask, torch.sub(neg_margin, dist), 0.0)
+        hinge.clamp_min_(0.0)
+        if counts is None:
+            num_neg = mask.sum()
+        else:
+            num_neg = counts.sum()
+            hinge.mul_(counts)
+        count = (num_neg + flat_pos.numel()).clamp_min(1).to(x.dtype)
+        loss = (gap_pos.clamp_min(0.0).sum() + hinge.sum()) / count
+        ctx.save_for_backward(x, dist, near, flat_pos, gap_pos > 0, hinge,
+                              counts, count)
+        return loss
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor):
+        (x, dist, near, flat_pos, active_pos, hinge, counts,
+         count) = ctx.saved_tensors
+        step = grad / count
+        g = torch.sign(hinge).mul_(-step)  # -1 where the hinge is active
+        if counts is not None:
+            g.mul_(counts)
+        g.view(-1).index_add_(0, flat_pos, active_pos.to(g.dtype) * step)
+        num_rows = dist.size(0)
+        grad_x = torch.zeros_like(x)
+        grad_a = grad_x if num_rows == x.size(0) else grad_x[:num_rows]
+        _distance_backward(g, x[:num_rows], x, dist, near, grad_a, grad_x)
+        return grad_x, None, None, None, None, None
 
 
 @register_loss('margin_contrastive')
@@ -66,6 +126,7 @@ class MarginContrastiveLoss(nn.Module):
         - **input:** embeddings :math:`(N, d)`, positive pairs
           :math:`(2, P)`, negative pairs :math:`(2, Q)` (row 0 the anchor,
           local row indices into the embeddings)
+          or :class:`~pyg_sip.losses.InBatchNegatives`
         - **output:** scalar (float32 for float16/bfloat16 input)
     """
     def __init__(self, pos_margin: float = 0.0, neg_margin: float = 1.0):
@@ -73,7 +134,7 @@ class MarginContrastiveLoss(nn.Module):
         self.pos_margin = float(pos_margin)
         self.neg_margin = float(neg_margin)
 
-    def forward(self, z: Tensor, pos_index: Tensor, neg_index: Tensor,
+    def forward(self, z: Tensor, pos_index: Tensor, neg_index: NegIndex,
                 validate: Optional[bool] = None) -> Tensor:
         return margin_contrastive(z, pos_index, neg_index, self.pos_margin,
                                   self.neg_margin, validate)

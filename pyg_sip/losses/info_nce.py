@@ -1,16 +1,23 @@
 """InfoNCE / NT-Xent loss over pair lists."""
+import math
 from typing import Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
-from pyg_sip.losses._pairs import (check_inputs, check_positive,
-                                   cosine_scores, masked_mean)
+from pyg_sip.losses._dense import _symmetric
+from pyg_sip.losses._pairs import (check_inputs, cosine,
+                                   masked_mean, nan_unless_finite,
+                                   pair_scores, upcast)
 from pyg_sip.losses._segment import segment_logsumexp
+from pyg_sip.losses.negatives import NegIndex, dense_path, resolve
 from pyg_sip.losses.registry import register_loss
+from pyg_sip.utils.checks import check_positive
 
 
-def info_nce(z: Tensor, pos_index: Tensor, neg_index: Tensor,
+def info_nce(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
              temperature: float = 0.1,
              validate: Optional[bool] = None) -> Tensor:
     r"""InfoNCE loss on cosine similarities over the positive pairs whose
@@ -20,7 +27,9 @@ def info_nce(z: Tensor, pos_index: Tensor, neg_index: Tensor,
         z (torch.Tensor): Embeddings [N, d].
         pos_index (torch.Tensor): Positive pairs [2, P] (long; row 0 the
             anchor, local row indices into ``z``).
-        neg_index (torch.Tensor): Negative pairs [2, Q], likewise.
+        neg_index (torch.Tensor or InBatchNegatives): Negative pairs
+            [2, Q], likewise, or every other sample of the batch
+            (:class:`~pyg_sip.losses.InBatchNegatives`, or :obj:`None`).
         temperature (float, optional): :math:`\tau > 0`.
             (default: :obj:`0.1`)
         validate (bool, optional): Check that every index lies in
@@ -30,12 +39,92 @@ def info_nce(z: Tensor, pos_index: Tensor, neg_index: Tensor,
     """
     check_positive('temperature', temperature)
     check_inputs(z, pos_index, neg_index, validate)
-    s_pos, s_neg = cosine_scores(z, pos_index, neg_index)
+    if not isinstance(neg_index, Tensor) or dense_path(z, neg_index):
+        x = upcast(z)
+        neg = resolve(z, pos_index, neg_index, x.dtype)
+        scale = 1.0 / temperature
+        # exp(S / tau - 1 / tau) >= exp(-2 / tau) must stay a normal number
+        normal = -math.log(torch.finfo(x.dtype).tiny) - 16.0
+        shift = scale if 2 * scale < normal else None
+        with torch.autocast(x.device.type, enabled=False):
+            return _DenseInfoNCE.apply(
+                x, pos_index, neg.log_weight(-(shift or 0.0)), scale, shift)
+    x = cosine(z)
+    neg = neg_index
+    s_pos, s_neg = pair_scores(x, pos_index, neg)
     s_pos, s_neg = s_pos / temperature, s_neg / temperature
     # -inf for anchors without negatives; such positives are left out.
-    neg_lse = segment_logsumexp(s_neg, neg_index[0], z.size(0))[pos_index[0]]
+    neg_lse = segment_logsumexp(s_neg, neg[0], z.size(0))[pos_index[0]]
     loss = torch.logaddexp(s_pos, neg_lse) - s_pos
-    return masked_mean(loss, torch.isfinite(neg_lse))
+    return nan_unless_finite(masked_mean(loss, torch.isfinite(neg_lse)),
+                             s_pos, s_neg)
+
+
+class _DenseInfoNCE(torch.autograd.Function):
+    r""":func:`info_nce` on the logits of all (anchor, sample) pairs, with
+    a hand-written backward pass (normalisation included), so that it costs
+    what a plain dense implementation costs and no more: one ``addmm``
+    gives :math:`\log W + S / \tau - c` (``shifted_log_weight`` holds
+    :math:`\log W - c`), one ``exp`` and row sum the negatives'
+    log-sum-exp of every anchor, and the gradient is two matrix products
+    plus the positives' row updates (no autograd graph over [A, N]
+    matrices). The shift :math:`c` is :math:`1 / \tau` (cosine logits never
+    exceed it) where :math:`e^{-2/\tau}` cannot underflow, else each
+    row's maximum."""
+    @staticmethod
+    def forward(ctx, z: Tensor, pos_index: Tensor, shifted_log_weight: Tensor,
+                scale: float, shift: Optional[float]) -> Tensor:
+        anchor, other = pos_index[0], pos_index[1]
+        inv_norm = torch.linalg.vector_norm(z, dim=-1).clamp_min_(
+            1e-12).reciprocal_()
+        x = z * inv_norm.unsqueeze(1)  # F.normalize
+        exp = torch.addmm(shifted_log_weight, x[:shifted_log_weight.size(0)],
+                          x.t(), alpha=scale)
+        if shift is None:  # log W - c with c = 0: shift by the row maximum
+            row_max = exp.amax(1).clamp_min_(torch.finfo(exp.dtype).min)
+            exp.sub_(row_max.unsqueeze(1))
+        exp = exp.exp_()
+        total = exp.sum(1)  # 0 without negatives; NaN for any NaN/inf row
+        lse = total.log()
+        lse = lse.add_(shift) if shift is not None else lse.add_(row_max)
+        s_pos = (x.index_select(0, anchor) *
+                 x.index_select(0, other)).sum(-1).mul_(scale)
+        count = (total.index_select(0, anchor) > 0).sum().clamp_min_(1)
+        count = count.to(x.dtype)
+        # -s + log(e^s + e^lse) = softplus(lse - s); 0 for lse = -inf
+        gap = lse.index_select(0, anchor).sub_(s_pos)
+        loss = F.softplus(gap).sum() / count
+        # A NaN/inf embedding reaches every anchor's sum: never finite.
+        loss = torch.where(torch.isnan(total).any(), float('nan'), loss)
+        ctx.scale = scale
+        ctx.save_for_backward(x, inv_norm, pos_index, exp, total, gap, count)
+        return loss
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor):
+        x, inv_norm, pos_index, exp, total, gap, count = ctx.saved_tensors
+        anchor, other = pos_index[0], pos_index[1]
+        scale, num_rows = ctx.scale, exp.size(0)
+        # d loss / d lse = sigmoid(lse - s) / count = -d loss / d s
+        w = torch.sigmoid(gap).mul_(grad / count)
+        per_row = w.new_zeros(num_rows).index_add_(0, anchor, w)
+        # rows without negatives have w = 0: 0 / tiny stays 0
+        per_row.div_(total.clamp_min(torch.finfo(total.dtype).tiny))
+        g = exp * per_row.unsqueeze(1)  # the negatives' softmax, weighted
+        if _symmetric(g):  # every row an anchor: one product of g^T + g
+            grad_x = torch.mm(g.t().contiguous().add_(g), x).mul_(scale)
+        else:
+            grad_x = torch.zeros_like(x)
+            grad_x[:num_rows].addmm_(g, x, alpha=scale)
+            grad_x.addmm_(g.t(), x[:num_rows], alpha=scale)
+        w = w.mul_(-scale).unsqueeze(1)
+        grad_x.index_add_(0, anchor, x.index_select(0, other).mul_(w))
+        grad_x.index_add_(0, other, x.index_select(0, anchor).mul_(w))
+        # through x = z / |z|: (g - x <x, g>) / |z|
+        radial = (grad_x * x).sum(-1, keepdim=True)
+        grad_z = grad_x.sub_(x * radial).mul_(inv_norm.unsqueeze(1))
+        return grad_z, None, None, None, None
 
 
 @register_loss('info_nce')
@@ -69,6 +158,7 @@ class InfoNCELoss(nn.Module):
     Shapes:
         - **input:** embeddings :math:`(N, d)`, positive pairs
           :math:`(2, P)`, negative pairs :math:`(2, Q)` (row 0 the anchor)
+          or :class:`~pyg_sip.losses.InBatchNegatives`
         - **output:** scalar (float32 for float16/bfloat16 input)
     """
     def __init__(self, temperature: float = 0.1):
@@ -76,7 +166,7 @@ class InfoNCELoss(nn.Module):
         check_positive('temperature', temperature)
         self.temperature = float(temperature)
 
-    def forward(self, z: Tensor, pos_index: Tensor, neg_index: Tensor,
+    def forward(self, z: Tensor, pos_index: Tensor, neg_index: NegIndex,
                 validate: Optional[bool] = None) -> Tensor:
         return info_nce(z, pos_index, neg_index, self.temperature, validate)
 

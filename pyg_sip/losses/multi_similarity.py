@@ -4,14 +4,18 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-from pyg_sip.losses._pairs import (check_inputs, check_positive,
-                                   cosine_scores, masked_mean)
+from pyg_sip.losses._dense import dense_scores, gather_pairs, row_logsumexp
+from pyg_sip.losses._pairs import (check_inputs, cosine,
+                                   masked_mean, nan_unless_finite,
+                                   pair_scores)
 from pyg_sip.losses._segment import (segment_count, segment_logsumexp,
                                      segment_max, segment_min)
+from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
 from pyg_sip.losses.registry import register_loss
+from pyg_sip.utils.checks import check_positive
 
 
-def multi_similarity(z: Tensor, pos_index: Tensor, neg_index: Tensor,
+def multi_similarity(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
                      alpha: float = 2.0, beta: float = 50.0,
                      base: float = 0.5, epsilon: float = 0.1,
                      validate: Optional[bool] = None) -> Tensor:
@@ -23,7 +27,9 @@ def multi_similarity(z: Tensor, pos_index: Tensor, neg_index: Tensor,
         z (torch.Tensor): Embeddings [N, d].
         pos_index (torch.Tensor): Positive pairs [2, P] (long; row 0 the
             anchor, local row indices into ``z``).
-        neg_index (torch.Tensor): Negative pairs [2, Q], likewise.
+        neg_index (torch.Tensor or InBatchNegatives): Negative pairs
+            [2, Q], likewise, or every other sample of the batch
+            (:class:`~pyg_sip.losses.InBatchNegatives`, or :obj:`None`).
         alpha (float, optional): :math:`\alpha`. (default: :obj:`2.0`)
         beta (float, optional): :math:`\beta`. (default: :obj:`50.0`)
         base (float, optional): :math:`b`. (default: :obj:`0.5`)
@@ -36,9 +42,13 @@ def multi_similarity(z: Tensor, pos_index: Tensor, neg_index: Tensor,
     check_positive('alpha', alpha)
     check_positive('beta', beta)
     check_inputs(z, pos_index, neg_index, validate)
+    x = cosine(z)
+    neg = resolve(z, pos_index, neg_index, x.dtype, cost=2.0)
+    if isinstance(neg, DenseNegatives):
+        return _dense(x, pos_index, neg, alpha, beta, base, epsilon)
     num_samples = z.size(0)
-    pos_anchor, neg_anchor = pos_index[0], neg_index[0]
-    s_pos, s_neg = cosine_scores(z, pos_index, neg_index)
+    pos_anchor, neg_anchor = pos_index[0], neg[0]
+    s_pos, s_neg = pair_scores(x, pos_index, neg)
 
     # Pair mining is a selection, not differentiated.
     sim_pos, sim_neg = s_pos.detach(), s_neg.detach()
@@ -54,7 +64,29 @@ def multi_similarity(z: Tensor, pos_index: Tensor, neg_index: Tensor,
     x_neg = torch.where(keep_neg, beta * (s_neg - base), masked)
     loss = (segment_logsumexp(x_pos, pos_anchor, num_samples, True) / alpha +
             segment_logsumexp(x_neg, neg_anchor, num_samples, True) / beta)
-    return masked_mean(loss, valid)
+    return nan_unless_finite(masked_mean(loss, valid), s_pos, s_neg)
+
+
+def _dense(x: Tensor, pos_index: Tensor, neg: DenseNegatives, alpha: float,
+           beta: float, base: float, epsilon: float) -> Tensor:
+    r""":func:`multi_similarity` on the score matrix of all (anchor,
+    sample) pairs, negatives weighted by :math:`W`."""
+    num_rows, pos_anchor = neg.num_rows, pos_index[0]
+    sim = dense_scores(x, num_rows, 'dot')
+    s_pos = gather_pairs(sim, pos_index)
+    is_neg = neg.mask
+    with torch.no_grad():
+        hardest_neg = torch.where(is_neg, sim, float('-inf')).amax(1)
+        hardest_pos = segment_min(s_pos, pos_anchor, num_rows)
+        keep_pos = s_pos - epsilon < hardest_neg[pos_anchor]
+        keep_neg = (sim + epsilon > hardest_pos.unsqueeze(1)) & is_neg
+        valid = (segment_count(pos_anchor, num_rows) > 0) & is_neg.any(1)
+    x_pos = torch.where(keep_pos, -alpha * (s_pos - base), float('-inf'))
+    x_neg = torch.where(keep_neg, beta * (sim - base) + neg.log_weight(),
+                        float('-inf'))
+    loss = (segment_logsumexp(x_pos, pos_anchor, num_rows, True) / alpha +
+            row_logsumexp(x_neg, add_one=True) / beta)
+    return nan_unless_finite(masked_mean(loss, valid), x)
 
 
 @register_loss('multi_similarity')
@@ -108,6 +140,7 @@ class MultiSimilarityLoss(nn.Module):
     Shapes:
         - **input:** embeddings :math:`(N, d)`, positive pairs
           :math:`(2, P)`, negative pairs :math:`(2, Q)` (row 0 the anchor)
+          or :class:`~pyg_sip.losses.InBatchNegatives`
         - **output:** scalar (float32 for float16/bfloat16 input)
     """
     def __init__(self, alpha: float = 2.0, beta: float = 50.0,
@@ -120,7 +153,7 @@ class MultiSimilarityLoss(nn.Module):
         self.base = float(base)
         self.epsilon = float(epsilon)
 
-    def forward(self, z: Tensor, pos_index: Tensor, neg_index: Tensor,
+    def forward(self, z: Tensor, pos_index: Tensor, neg_index: NegIndex,
                 validate: Optional[bool] = None) -> Tensor:
         return multi_similarity(z, pos_index, neg_index, self.alpha,
                                 self.beta, self.base, self.epsilon, validate)

@@ -10,7 +10,7 @@ take this path, explicit pair lists when they cover at least
 :data:`DENSE_DENSITY` of all :math:`N^2` row pairs. Both paths give the same
 value.
 """
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -18,9 +18,11 @@ from torch import Tensor
 from pyg_sip.errors import PygSipError
 
 # Explicit negatives covering this share of all N x N row pairs are computed
-# from the full score matrix (measured by benchmarks/losses.py: above it, one
-# matrix product beats gathering every pair).
-DENSE_DENSITY = 0.25
+# from the full score matrix: above it, one matrix product beats gathering
+# every pair (measured at B = 256 and 512 with 40 pairs per row, i.e.
+# densities 0.16 and 0.08). Losses whose dense form sorts rows (triplet
+# 'all'/'semihard') or mines them (multi-similarity) pass cost=2.
+DENSE_DENSITY = 0.125
 
 
 class InBatchNegatives:
@@ -81,21 +83,35 @@ class InBatchNegatives:
     def mask(self, pos_index: Tensor, num_samples: int) -> Tensor:
         r"""The negatives as a boolean matrix :math:`[A, N]`: entry
         :math:`(a, j)` holds iff :math:`j \in \mathcal{N}(a)`."""
-        num_rows = self.rows(pos_index)
-        mask = torch.zeros(num_rows, num_samples, dtype=torch.bool,
-                           device=pos_index.device)
+        return self._matrix(pos_index, num_samples, True, False, torch.bool)
+
+    def log_weight(self, pos_index: Tensor, num_samples: int,
+                   dtype: torch.dtype, offset: float = 0.0) -> Tensor:
+        r"""The matrix :math:`[A, N]` holding ``offset`` at negatives and
+        :math:`-\infty` elsewhere."""
+        return self._matrix(pos_index, num_samples, offset, float('-inf'),
+                            dtype)
+
+    def _matrix(self, pos_index: Tensor, num_samples: int, on, off,
+                dtype: torch.dtype) -> Tensor:
+        num_rows, device = self.rows(pos_index), pos_index.device
         anchor = pos_index[0]
-        mask[anchor] = True  # rows with a positive pair are anchors
-        flat = mask.view(-1)
-        diag = torch.arange(min(num_rows, num_samples),
-                            device=pos_index.device)
-        flat[diag * (num_samples + 1)] = False
-        flat[anchor * num_samples + pos_index[1]] = False
-        if self.exclude is not None and self.exclude.numel() > 0:
+        is_anchor = torch.zeros(num_rows, dtype=torch.bool, device=device)
+        is_anchor.index_fill_(0, anchor, True)  # rows with a positive pair
+        out = torch.full((num_rows, num_samples), on, dtype=dtype,
+                         device=device)
+        out.index_fill_(0, (~is_anchor).nonzero().view(-1), off)
+        flat = out.view(-1)
+        diag = torch.arange(min(num_rows, num_samples), device=device)
+        off_pairs = [diag * (num_samples + 1), anchor * num_samples +
+                     pos_index[1]]
+        if (self.exclude is not None and self.exclude.numel() > 0
+                and flat.numel() > 0):
             a, j = self.exclude[0], self.exclude[1]
-            keep = a < num_rows
-            flat[torch.where(keep, a * num_samples + j, 0)[keep]] = False
-        return mask
+            # pairs of rows that are no anchors point at (0, 0), always off
+            off_pairs.append(torch.where(a < num_rows, a * num_samples + j, 0))
+        flat.index_fill_(0, torch.cat(off_pairs), off)
+        return out
 
     def neg_index(self, pos_index: Tensor, num_samples: int) -> Tensor:
         r"""The explicit negative pairs :math:`[2, Q]` (sorted by anchor)
@@ -142,8 +158,9 @@ class InBatchNegatives:
 
 
 def _check_range(name: str, index: Tensor, num_samples: int) -> None:
-    bad = (index < 0) | (index >= num_samples)
-    if bool(bad.any()):
+    low, high = torch.aminmax(index)
+    if int(low) < 0 or int(high) >= num_samples:
+        bad = (index < 0) | (index >= num_samples)
         col = int(bad.any(dim=0).nonzero()[0])
         raise PygSipError(f"'{name}' column {col} holds pair "
                           f"{tuple(index[:, col].tolist())}, out of range for "
@@ -156,54 +173,119 @@ class DenseNegatives:
     1 for :class:`InBatchNegatives`). Row :math:`a` of the score matrix is
     anchor :math:`a`.
 
-    Attributes:
-        weight (torch.Tensor): :math:`W` [A, N], in the scores' dtype.
-        binary (bool): :math:`W` holds only 0 and 1.
+    Args:
+        mask (torch.Tensor): :math:`W > 0`, bool [A, N] (:obj:`None`
+            with ``in_batch``).
+        dtype (torch.dtype): The scores' dtype.
+        counts (torch.Tensor, optional): :math:`W` [A, N] where entries
+            exceed 1 (duplicate pairs); :obj:`None` for :math:`W` = ``mask``.
+            (default: :obj:`None`)
+        in_batch (tuple, optional): ``(InBatchNegatives, pos_index, N)``
+            whose matrices are built on first use. (default: :obj:`None`)
     """
-    def __init__(self, weight: Tensor, binary: bool):
-        self.weight, self.binary = weight, binary
+    def __init__(self, mask: Optional[Tensor], dtype: torch.dtype,
+                 counts: Optional[Tensor] = None,
+                 in_batch: Optional[Tuple[InBatchNegatives, Tensor, int]]
+                 = None):
+        self._mask, self.dtype, self.counts = mask, dtype, counts
+        self._in_batch = in_batch
+
+    @classmethod
+    def from_in_batch(cls, negatives: InBatchNegatives, pos_index: Tensor,
+                      num_samples: int, dtype: torch.dtype
+                      ) -> 'DenseNegatives':
+        r"""The weights of :class:`InBatchNegatives`, built on first use
+        (a loss that needs only :math:`\log W` never builds the mask)."""
+        return cls(None, dtype, in_batch=(negatives, pos_index, num_samples))
+
+    @property
+    def mask(self) -> Tensor:
+        r""":math:`W > 0`, bool [A, N]."""
+        if self._mask is None:
+            negatives, pos_index, num_samples = self._in_batch
+            self._mask = negatives.mask(pos_index, num_samples)
+        return self._mask
 
     @property
     def num_rows(self) -> int:
-        return self.weight.size(0)
+        if self._mask is None:
+            negatives, pos_index, _ = self._in_batch
+            return negatives.rows(pos_index)
+        return self._mask.size(0)
 
     @property
-    def is_negative(self) -> Tensor:
-        return self.weight > 0
+    def weight(self) -> Tensor:
+        r""":math:`W` [A, N] in the scores' dtype."""
+        if self.counts is None:
+            return self.mask.to(self.dtype)
+        return self.counts
 
-    def log_weight(self) -> Tensor:
-        r""":math:`\log W` (:math:`-\infty` where :math:`W = 0`)."""
-        if self.binary:
-            return torch.zeros_like(self.weight).masked_fill_(
-                ~self.is_negative, float('-inf'))
-        return self.weight.log()
+    def log_weight(self, offset: float = 0.0) -> Tensor:
+        r""":math:`\log W + \text{offset}` (:math:`-\infty` where
+        :math:`W = 0`)."""
+        if self.counts is not None:
+            out = self.counts.log()
+            return out.add_(offset) if offset != 0.0 else out
+        if self._mask is None:
+            negatives, pos_index, num_samples = self._in_batch
+            return negatives.log_weight(pos_index, num_samples, self.dtype,
+                                        offset)
+        out = torch.full(self._mask.shape, float('-inf'), dtype=self.dtype,
+                         device=self._mask.device)
+        return out.masked_fill_(self._mask, offset)
 
     def count(self) -> Tensor:
-        r"""Negatives per anchor :math:`[A]`."""
-        return self.weight.sum(1)
+        r"""Negatives per anchor :math:`[A]`, in the scores' dtype."""
+        if self.counts is None:
+            return self.mask.sum(1).to(self.dtype)
+        return self.counts.sum(1)
+
+    def weighted_sum(self, values: Tensor) -> Tensor:
+        r""":math:`\sum_{aj} W_{aj} v_{aj}` of a matrix ``values`` [A, N]
+        (entries that are not negatives are left out, even NaN ones)."""
+        if self.counts is None:
+            return torch.where(self.mask, values, 0.0).sum()
+        return torch.where(self.mask, values * self.counts, 0.0).sum()
+
+    def total(self) -> Tensor:
+        r"""All negative pairs :math:`\sum W`, in the scores' dtype."""
+        return self.count().sum()
 
 
+#: What a loss accepts as ``neg_index``.
+NegIndex = Union[Tensor, InBatchNegatives, None]
 Negatives = Union[Tensor, DenseNegatives]
 
 
-def resolve(z: Tensor, pos_index: Tensor,
-            neg_index: Union[Tensor, InBatchNegatives, None],
-            dtype: torch.dtype) -> Negatives:
+def dense_path(z: Tensor, neg_index: Tensor, cost: float = 1.0) -> bool:
+    r"""Whether the explicit pairs ``neg_index`` cover at least ``cost``
+    times :data:`DENSE_DENSITY` of all row pairs of ``z`` (shapes only: no
+    host synchronisation)."""
+    num_samples = z.size(0)
+    return (neg_index.numel() > 0 and neg_index.size(1) >=
+            cost * DENSE_DENSITY * num_samples * num_samples)
+
+
+def resolve(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
+            dtype: torch.dtype, cost: float = 1.0) -> Negatives:
     r"""The negatives in the form the loss computes with: the pair list
     ``neg_index`` itself (sparse), or :class:`DenseNegatives` for implicit
     in-batch negatives and for pair lists covering at least
-    :data:`DENSE_DENSITY` of all row pairs."""
+    ``cost`` times :data:`DENSE_DENSITY` of all row pairs."""
     num_samples = z.size(0)
     if neg_index is None:
         neg_index = InBatchNegatives()
     if isinstance(neg_index, InBatchNegatives):
-        mask = neg_index.mask(pos_index, num_samples)
-        return DenseNegatives(mask.to(dtype), binary=True)
-    if (neg_index.numel() == 0 or
-            neg_index.size(1) < DENSE_DENSITY * num_samples * num_samples):
+        return DenseNegatives.from_in_batch(neg_index, pos_index,
+                                            num_samples, dtype)
+    if not dense_path(z, neg_index, cost):
         return neg_index
-    weight = torch.zeros(num_samples * num_samples, dtype=dtype,
-                         device=z.device)
+    shape = (num_samples, num_samples)
     flat = neg_index[0] * num_samples + neg_index[1]
-    weight.index_add_(0, flat, torch.ones_like(flat, dtype=dtype))
-    return DenseNegatives(weight.view(num_samples, num_samples), binary=False)
+    mask = torch.zeros(shape, dtype=torch.bool, device=z.device)
+    mask.view(-1).index_fill_(0, flat, True)
+    if z.device.type == 'cpu' and int(mask.sum()) == flat.numel():
+        return DenseNegatives(mask, dtype)  # no duplicate pairs
+    weight = torch.zeros(shape, dtype=dtype, device=z.device)
+    weight.view(-1).index_add_(0, flat, torch.ones_like(flat, dtype=dtype))
+    return DenseNegatives(mask, dtype, weight)

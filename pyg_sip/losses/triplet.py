@@ -6,10 +6,13 @@ import torch
 from torch import Tensor, nn
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.losses._pairs import (check_inputs, check_positive, masked_mean,
-                                   pair_scores, upcast)
+from pyg_sip.losses._dense import dense_scores, gather_pairs
+from pyg_sip.losses._pairs import (check_inputs, masked_mean,
+                                   nan_unless_finite, pair_scores, upcast)
 from pyg_sip.losses._segment import segment_count, segment_min
+from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
 from pyg_sip.losses.registry import register_loss
+from pyg_sip.utils.checks import check_positive
 
 MINING = ('all', 'hard', 'semihard')
 
@@ -41,7 +44,7 @@ def triplets(pos_anchor: Tensor, neg_anchor: Tensor, num_samples: int
     return pos_id, neg_id
 
 
-def triplet_margin(z: Tensor, pos_index: Tensor, neg_index: Tensor,
+def triplet_margin(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
                    margin: float = 0.1, mining: str = 'all',
                    validate: Optional[bool] = None) -> Tensor:
     r"""Triplet margin loss :math:`[d_{ap} - d_{an} + m]_+` on Euclidean
@@ -52,7 +55,9 @@ def triplet_margin(z: Tensor, pos_index: Tensor, neg_index: Tensor,
         z (torch.Tensor): Embeddings [N, d].
         pos_index (torch.Tensor): Positive pairs [2, P] (long; row 0 the
             anchor, local row indices into ``z``).
-        neg_index (torch.Tensor): Negative pairs [2, Q], likewise.
+        neg_index (torch.Tensor or InBatchNegatives): Negative pairs
+            [2, Q], likewise, or every other sample of the batch
+            (:class:`~pyg_sip.losses.InBatchNegatives`, or :obj:`None`).
         margin (float, optional): :math:`m > 0`. (default: :obj:`0.1`)
         mining (str, optional): ``'all'``, ``'hard'`` or ``'semihard'``.
             (default: :obj:`'all'`)
@@ -66,10 +71,26 @@ def triplet_margin(z: Tensor, pos_index: Tensor, neg_index: Tensor,
                           f"(got {mining!r})")
     check_positive('margin', margin)
     check_inputs(z, pos_index, neg_index, validate)
-    num_samples = z.size(0)
-    d_pos, d_neg = pair_scores(upcast(z), pos_index, neg_index, 'dist')
-    pos_anchor, neg_anchor = pos_index[0], neg_index[0]
+    x = upcast(z)
+    neg = resolve(z, pos_index, neg_index, x.dtype,
+                  cost=1.0 if mining == 'hard' else 2.0)
+    if isinstance(neg, DenseNegatives):
+        dist = dense_scores(x, neg.num_rows, 'dist')
+        d_pos = gather_pairs(dist, pos_index)
+        if d_pos.numel() == 0:  # no triplet: a zero tied to z
+            return masked_mean(dist.sum(1), dist.new_zeros(dist.size(0), dtype=torch.bool))
+        loss = _DENSE[mining](dist, d_pos, pos_index[0], neg, margin)
+        return nan_unless_finite(loss, x)
+    d_pos, d_neg = pair_scores(x, pos_index, neg, 'dist')
+    loss = _sparse(d_pos, d_neg, pos_index[0], neg[0], x.size(0), margin,
+                   mining)
+    return nan_unless_finite(loss, d_pos, d_neg)
 
+
+def _sparse(d_pos: Tensor, d_neg: Tensor, pos_anchor: Tensor,
+            neg_anchor: Tensor, num_samples: int, margin: float,
+            mining: str) -> Tensor:
+    r""":func:`triplet_margin` on the scores of the pair lists."""
     if mining == 'hard':
         hardest = segment_min(d_neg, neg_anchor, num_samples)
         has_neg = segment_count(neg_anchor, num_samples) > 0
@@ -123,6 +144,77 @@ def triplet_margin(z: Tensor, pos_index: Tensor, neg_index: Tensor,
         found &= d_neg[cand] < d_pos + margin
     hardest = d_neg.index_select(0, cand)
     return masked_mean(d_pos - hardest + margin, found)
+
+
+def _dense_all(dist: Tensor, d_pos: Tensor, pos_anchor: Tensor,
+               neg: DenseNegatives, margin: float) -> Tensor:
+    r"""``'all'`` on the distance matrix: with the thresholds
+    :math:`t_k = d_{ap_k} + m` of each anchor sorted, one binary search per
+    entry gives :math:`q_{an} = |\{k : t_k \le d_{an}\}|`; negative
+    :math:`n` violates the positives of sorted rank :math:`\ge q_{an}`, so
+    :math:`c_n = |\mathcal{P}_a| - q_{an}` and :math:`c_p` is a cumulative
+    histogram of :math:`q`."""
+    num_rows = dist.size(0)
+    weight = neg.weight
+    with torch.no_grad():
+        thresholds, slot = _by_anchor(pos_anchor, d_pos + margin, num_rows)
+        width = thresholds.size(1)
+        q = torch.searchsorted(thresholds, dist, right=True)
+        c_neg = (segment_count(pos_anchor, num_rows).unsqueeze(1) - q) * weight
+        rows = torch.arange(num_rows, device=dist.device).unsqueeze(1)
+        hist = weight.new_zeros(num_rows * (width + 1)).index_add_(
+            0, (rows * (width + 1) + q).view(-1), weight.view(-1))
+        c_pos = hist.view(num_rows, width + 1).cumsum(1)[pos_anchor, slot]
+        num_triplets = neg.count()[pos_anchor].sum().clamp_min(1)
+    acc = torch.float64
+    total = ((d_pos.to(acc) + margin) * c_pos).sum() - (
+        dist * c_neg).sum(dtype=acc)
+    return (total / num_triplets).to(d_pos.dtype)
+
+
+def _dense_hard(dist: Tensor, d_pos: Tensor, pos_anchor: Tensor,
+                neg: DenseNegatives, margin: float) -> Tensor:
+    hardest = torch.where(neg.mask, dist, float('inf')).amin(1)
+    has_neg = neg.mask.any(1)
+    loss = (d_pos - hardest[pos_anchor] + margin).relu()
+    return masked_mean(loss, has_neg[pos_anchor])
+
+
+def _dense_semihard(dist: Tensor, d_pos: Tensor, pos_anchor: Tensor,
+                    neg: DenseNegatives, margin: float) -> Tensor:
+    r"""``'semihard'`` on the distance matrix: each row's negative
+    distances sorted once, the first one strictly above :math:`d_{ap}` by
+    binary search."""
+    num_rows, num_cols = dist.shape
+    with torch.no_grad():
+        ordered, cols = torch.where(neg.mask, dist, float('inf')).sort(1)
+        d_ap, slot = _by_anchor(pos_anchor, d_pos, num_rows)
+        after = torch.searchsorted(ordered, d_ap, right=True)
+        after = after[pos_anchor, slot].clamp_(max=num_cols - 1)
+        found = ordered[pos_anchor, after] < d_pos + margin
+        col = cols[pos_anchor, after]
+    hardest = dist.reshape(-1).index_select(0, pos_anchor * num_cols + col)
+    return masked_mean(d_pos - hardest + margin, found)
+
+
+_DENSE = {'all': _dense_all, 'hard': _dense_hard,
+          'semihard': _dense_semihard}
+
+
+def _by_anchor(anchor: Tensor, value: Tensor, num_rows: int
+               ) -> Tuple[Tensor, Tensor]:
+    r"""``value`` [P] as a matrix [num_rows, K] (K the most entries of an
+    anchor), each row sorted ascending and padded with :math:`+\infty`, and
+    the column ``slot`` [P] of every entry."""
+    order = _sort_by_anchor_and_value(anchor, value, num_rows)
+    rank = torch.empty_like(order).scatter_(
+        0, order, torch.arange(order.numel(), device=order.device))
+    count = segment_count(anchor, num_rows)
+    slot = rank - (torch.cumsum(count, 0) - count)[anchor]
+    width = int(count.max()) if num_rows > 0 else 0  # a host synchronisation
+    out = value.new_full((num_rows, width), float('inf'))
+    out[anchor, slot] = value
+    return out, slot
 
 
 def _ordered_bits(value: Tensor) -> Tensor:
@@ -214,6 +306,7 @@ class TripletMarginLoss(nn.Module):
     Shapes:
         - **input:** embeddings :math:`(N, d)`, positive pairs
           :math:`(2, P)`, negative pairs :math:`(2, Q)` (row 0 the anchor)
+          or :class:`~pyg_sip.losses.InBatchNegatives`
         - **output:** scalar (float32 for float16/bfloat16 input)
 
     Note:

@@ -7,18 +7,25 @@ from torch import Tensor
 from pyg_sip.errors import PygSipError
 
 
-def num_seeds(batch: Any, num_samples: int) -> int:
+def num_embedded(batch: Any, num_samples: int) -> int:
     r"""Returns how many leading samples of :obj:`batch` need an embedding:
-    :obj:`batch.num_seeds` when the batch carries it, else all
-    :obj:`num_samples` samples."""
-    seeds = getattr(batch, 'num_seeds', None)
-    if seeds is None:
+    :obj:`batch.num_embedded` (or its former name :obj:`batch.num_seeds`)
+    when the batch carries it, else all :obj:`num_samples` samples."""
+    name = 'num_embedded'
+    value = getattr(batch, name, None)
+    if value is None:
+        name = 'num_seeds'
+        value = getattr(batch, name, None)
+    if value is None:
         return num_samples
-    seeds = int(seeds)
-    if seeds < 0 or seeds > num_samples:
-        raise PygSipError(f"'batch.num_seeds' is {seeds} but the batch carries "
+    value = int(value)
+    if value < 0 or value > num_samples:
+        raise PygSipError(f"'batch.{name}' is {value} but the batch carries "
                           f'the payload of {num_samples} samples')
-    return seeds
+    return value
+
+
+num_seeds = num_embedded  # former name, kept for existing imports
 
 
 def require_attr(batch: Any, name: str, encoder: str) -> Tensor:
@@ -36,7 +43,8 @@ class Encoder(torch.nn.Module):
 
     An encoder maps every sample of a batch (a token sequence, a feature
     vector, a molecule) to one embedding :math:`\mathbf{z}_i`, and may carry a
-    per-sample pre-training head whose loss is :math:`\mathcal{L}_M` in
+    sample head whose loss, the sample loss (masked tokens, features or
+    atoms), is :math:`\mathcal{L}_M` in
 
     .. math::
         \mathcal{L}_{PT} = (1 - \lambda) \mathcal{L}_M +
@@ -52,8 +60,9 @@ class Encoder(torch.nn.Module):
         r"""Embeds the samples of :obj:`batch` without corruption.
 
         Returns:
-            :obj:`z` of shape :obj:`[S, out_channels]`, where :obj:`S` is
-            :obj:`batch.num_seeds` if present, else the number of samples.
+            :obj:`z` of shape :obj:`[U, out_channels]`, where :obj:`U` is
+            :obj:`batch.num_embedded` if present, else the number of
+            samples.
         """
         raise NotImplementedError
 
@@ -62,14 +71,15 @@ class Encoder(torch.nn.Module):
         batch: Any,
         generator: Optional[torch.Generator] = None,
     ) -> Tuple[Tensor, Optional[Tensor]]:
-        r"""Corrupts the batch for the per-sample loss (if the encoder has a
-        per-sample head) and returns the seeds' embeddings together with that
-        loss, both from one forward pass.
+        r"""Corrupts the batch for the sample loss (if the encoder has a
+        sample head) and returns the embeddings of the embedded samples
+        together with that loss, both from one forward pass.
 
         Returns:
-            :obj:`(z, lm_loss)` with :obj:`z` of shape
-            :obj:`[S, out_channels]` and :obj:`lm_loss` a scalar, or
-            :obj:`None` if the encoder has no per-sample head.
+            :obj:`(z, sample_loss)` with :obj:`z` of shape
+            :obj:`[U, out_channels]` and :obj:`sample_loss` a scalar (masked
+            tokens, features or atoms, depending on the encoder), or
+            :obj:`None` if the encoder has no sample head.
         """
         raise NotImplementedError
 

@@ -17,17 +17,18 @@ class GNNEncoder(FeatureEncoder):
     (`Hamilton et al., 2017 <https://arxiv.org/abs/1706.02216>`_), GIN
     (`Xu et al., 2019 <https://arxiv.org/abs/1810.00826>`_) or GCN
     (`Kipf and Welling, 2017 <https://arxiv.org/abs/1609.02907>`_) layers
-    of PyG, with masked-feature reconstruction as the per-sample loss.
+    of PyG, with masked-feature reconstruction as the sample loss.
 
     .. math::
         \mathbf{z}_i = \mathrm{GNN}(\mathbf{X}, \mathcal{E}_B)_i
 
     It runs over the batch's message-passing subgraph only:
     :obj:`batch.edge_index` holds local indices into the rows of
-    :obj:`batch.x` (the seed samples first, then their sampled neighbours),
-    and the embeddings of the first :obj:`batch.num_seeds` rows are
-    returned. For :meth:`pretrain_step` the features of all rows are masked
-    and the masked entries of the seed rows are reconstructed.
+    :obj:`batch.x` (the embedded samples first, then their sampled
+    neighbours), and the embeddings of the first :obj:`batch.num_embedded`
+    rows are returned. For :meth:`pretrain_step` the features of all rows
+    are masked and the masked entries of the embedded rows are
+    reconstructed.
 
     Args:
         in_channels (int): Number of input features :math:`F`.
@@ -40,7 +41,7 @@ class GNNEncoder(FeatureEncoder):
         dropout (float, optional): Dropout between layers.
             (default: :obj:`0.0`)
         mask_rate (float, optional): Share of feature entries masked for the
-            per-sample loss; :obj:`0` disables it. (default: :obj:`0.15`)
+            sample loss; :obj:`0` disables it. (default: :obj:`0.15`)
         reconstruction (str, optional): :obj:`'mse'` or :obj:`'bce'`.
             (default: :obj:`'mse'`)
         mask_value (str, optional): :obj:`'learned'` or :obj:`'zero'`.

@@ -1,4 +1,4 @@
-"""Per-sample pre-training heads: masked-token prediction and masked-feature
+"""Sample-loss heads: masked-token prediction and masked-feature
 reconstruction."""
 from typing import Optional, Tuple
 
@@ -83,7 +83,7 @@ class MLMHead(torch.nn.Module):
 
 
 class FeatureMaskingHead(torch.nn.Module):
-    r"""Masked-feature reconstruction, the per-sample loss
+    r"""Masked-feature reconstruction, the sample loss
     :math:`\mathcal{L}_M` of encoders over dense features.
 
     A random subset :math:`M` of the entries of :math:`\mathbf{X}` (each

@@ -1,14 +1,17 @@
 """A wrapper around a local pretrained Hugging Face Transformer encoder."""
+import inspect
 import os
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+import torch
 from torch import Tensor
 
 from pyg_sip._optional import require
 from pyg_sip.errors import PygSipError
+from pyg_sip.nn.buckets import BucketTokens, check_bucket_tokens
 from pyg_sip.nn.heads import MLMHead
 from pyg_sip.nn.masking import check_rate
-from pyg_sip.nn.sequence import TokenEncoder, masked_mean
+from pyg_sip.nn.token_encoder import DEFAULT_BUCKET_TOKENS, TokenEncoder, masked_mean
 
 
 class HFTokenizer:
@@ -80,21 +83,31 @@ class HFTokenizer:
 
 class HFEncoder(TokenEncoder):
     r"""A pretrained Hugging Face Transformer encoder (e.g. BERT, SciBERT,
-    `Devlin et al., 2019 <https://arxiv.org/abs/1810.04805>`_) loaded from a
-    local path, pooled to one embedding per sample, with an optional
-    masked-token head.
+    `Devlin et al., 2019 <https://arxiv.org/abs/1810.04805>`_, or a protein
+    language model such as ESM-2, `Lin et al., 2023
+    <https://doi.org/10.1126/science.ade2574>`_) loaded from a local path,
+    pooled to one embedding per sample, with an optional linear projection
+    and an optional masked-token head.
 
     .. math::
-        \mathbf{z}_i = \mathrm{pool}(\mathrm{Transformer}_{\theta_0}(t_i))
+        \mathbf{z}_i = \mathbf{W}_o \,
+        \mathrm{pool}(\mathrm{Transformer}_{\theta_0}(t_i))
 
     The model and its tokenizer are loaded with
-    :obj:`local_files_only=True` (nothing is downloaded). Padding, mask and
+    :obj:`local_files_only=True` (nothing is downloaded): any directory that
+    :meth:`transformers.AutoModel.from_pretrained` and
+    :meth:`transformers.AutoTokenizer.from_pretrained` read, e.g. a local
+    ESM checkpoint with its :obj:`EsmTokenizer` files. Padding, mask and
     special ids come from the tokenizer; :attr:`tokenizer` (a
     :class:`HFTokenizer`) builds sample graphs whose sequences start with
     the model's own CLS token, which :obj:`pooling='cls'` reads. The
-    masked-token head is freshly initialised. :meth:`reset_parameters`
-    restores the pretrained weights. Requires the :obj:`text` extra
-    (:obj:`transformers`).
+    projection and the masked-token head are freshly initialised;
+    :meth:`reset_parameters` restores the pretrained weights. Batches are
+    encoded by length bucket (see :class:`~pyg_sip.nn.TokenEncoder`).
+    :meth:`config_dict` and :meth:`from_config` rebuild the encoder;
+    :func:`~pyg_sip.nn.export_hf` and
+    :func:`~pyg_sip.nn.export_sentence_transformers` export it. Requires the
+    :obj:`text` extra (:obj:`transformers`).
 
     Args:
         model_path (str or os.PathLike): Local directory of the model and
@@ -108,10 +121,16 @@ class HFEncoder(TokenEncoder):
         max_length (int, optional): Maximum number of tokens per sequence
             (longer ones keep their first tokens); the model's limit if
             :obj:`None`. (default: :obj:`None`)
+        out_channels (int, optional): If set, a linear projection of the
+            pooled state to this size. (default: :obj:`None`)
+        bucket_tokens (int or str, optional): Token budget of one length
+            bucket (see :class:`~pyg_sip.nn.TokenEncoder`); :obj:`'auto'`
+            picks one for the device, :obj:`None` encodes every batch padded
+            to its longest sample. (default: :obj:`'auto'`)
 
     Shapes:
         - **input:** input_ids :math:`(B, L)`, attention_mask :math:`(B, L)`
-        - **output:** :math:`(B, H)`
+        - **output:** :math:`(B, \text{out\_channels})`
     """
     needs_graph = False
 
@@ -122,6 +141,8 @@ class HFEncoder(TokenEncoder):
         mlm: bool = False,
         mask_rate: float = 0.15,
         max_length: Optional[int] = None,
+        out_channels: Optional[int] = None,
+        bucket_tokens: BucketTokens = DEFAULT_BUCKET_TOKENS,
     ) -> None:
         super().__init__()
         if pooling not in ('cls', 'mean'):
@@ -130,30 +151,40 @@ class HFEncoder(TokenEncoder):
         if not os.path.isdir(model_path):
             raise PygSipError(f"'{model_path}' is not a local model "
                               f'directory')
+        if max_length is not None and max_length < 1:
+            raise PygSipError(f"'max_length' must be positive "
+                              f'(got {max_length})')
+        if out_channels is not None and out_channels < 1:
+            raise PygSipError(f"'out_channels' must be positive "
+                              f'(got {out_channels})')
+        self.mask_rate = check_rate('mask_rate', mask_rate)
+        self.bucket_tokens = check_bucket_tokens(bucket_tokens)
         transformers = require('transformers')
         self.model_path = str(model_path)
         self.tokenizer = HFTokenizer(
             transformers.AutoTokenizer.from_pretrained(
                 self.model_path, local_files_only=True))
         self.model = self._load_model()
-        config = self.model.config
-        self.hidden_channels = config.hidden_size
-        self.out_channels = config.hidden_size
+        self.hidden_channels = self.model.config.hidden_size
+        self.out_channels = out_channels or self.hidden_channels
         self.pooling = pooling
         self.mlm = mlm
-        self.mask_rate = check_rate('mask_rate', mask_rate)
         self.vocab_size = self.model.get_input_embeddings().num_embeddings
         self.pad_id = self.tokenizer.pad_id
         self.mask_id = self.tokenizer.mask_id
         self.special_ids = self.tokenizer.special_ids
-        model_max = min(config.max_position_embeddings,
-                        self.tokenizer.hf_tokenizer.model_max_length)
+        model_max = model_max_length(self.model, self.tokenizer.hf_tokenizer)
+        self.requested_max_length = max_length
         self.max_length = min(max_length or model_max, model_max)
         if mlm and mask_rate > 0 and self.mask_id is None:
             raise PygSipError(f"The tokenizer of '{self.model_path}' has no "
                               f'mask token: use mlm=False')
+        self.lin = (torch.nn.Linear(self.hidden_channels, out_channels)
+                    if out_channels is not None else None)
         self.mlm_head = (MLMHead(self.hidden_channels, self.vocab_size)
                          if mlm and mask_rate > 0 else None)
+        if self.lin is not None:
+            self.lin.reset_parameters()
         self.train()
 
     def _load_model(self) -> Any:
@@ -163,28 +194,80 @@ class HFEncoder(TokenEncoder):
 
     def reset_parameters(self) -> None:
         r"""Restores the pretrained weights and re-initialises the
-        masked-token head."""
+        projection and the masked-token head."""
         self.model.load_state_dict(self._load_model().state_dict())
+        if self.lin is not None:
+            self.lin.reset_parameters()
         if self.mlm_head is not None:
             self.mlm_head.reset_parameters()
 
-    def forward(
-        self,
-        input_ids: Tensor,
-        attention_mask: Optional[Tensor] = None,
-        return_hidden: bool = False,
-    ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
-        r"""Embeds a batch of padded sequences (see
-        :meth:`pyg_sip.nn.SequenceEncoder.forward`)."""
-        input_ids, mask = self.truncate(input_ids, attention_mask)
-        self.check_tokens(input_ids, mask)
+    def config_dict(self) -> Dict[str, Any]:
+        r"""The constructor arguments as a JSON-serialisable dict, so that
+        :meth:`from_config` rebuilds the same architecture (weights are in
+        :meth:`state_dict`)."""
+        return {'model_path': self.model_path, 'pooling': self.pooling,
+                'mlm': self.mlm, 'mask_rate': self.mask_rate,
+                'max_length': self.requested_max_length,
+                'out_channels': None if self.lin is None else
+                self.out_channels, 'bucket_tokens': self.bucket_tokens}
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        model_path: Optional[Union[str, os.PathLike]] = None,
+    ) -> 'HFEncoder':
+        r"""Rebuilds an encoder from :meth:`config_dict`.
+
+        Args:
+            config (Mapping[str, Any]): The output of :meth:`config_dict`.
+            model_path (str or os.PathLike, optional): A local model
+                directory that replaces :obj:`config['model_path']`, e.g.
+                the directory written by :func:`~pyg_sip.nn.export_hf` in a
+                run folder. (default: :obj:`None`)
+        """
+        allowed = set(inspect.signature(cls.__init__).parameters) - {'self'}
+        unknown = sorted(set(config) - allowed)
+        if unknown:
+            raise PygSipError(f"Unknown HFEncoder config key(s) {unknown}; "
+                              f'expected some of {sorted(allowed)}')
+        kwargs = dict(config)
+        if model_path is not None:
+            kwargs['model_path'] = model_path
+        if 'model_path' not in kwargs:
+            raise PygSipError("The HFEncoder config has no 'model_path' and "
+                              'none was given')
+        return cls(**kwargs)
+
+    def encode_block(self, input_ids: Tensor,
+                     key_mask: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""Encodes one padded block of truncated, checked sequences (see
+        :meth:`pyg_sip.nn.TokenEncoder.encode_block`)."""
         hidden = self.model(input_ids=input_ids,
-                            attention_mask=mask.long()).last_hidden_state
+                            attention_mask=key_mask.long()).last_hidden_state
         pooled = hidden[:, 0] if self.pooling == 'cls' else masked_mean(
-            hidden, mask)
-        return (pooled, hidden) if return_hidden else pooled
+            hidden, key_mask)
+        z = self.lin(pooled) if self.lin is not None else pooled
+        return z, hidden
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}('{self.model_path}', "
                 f"pooling='{self.pooling}', out_channels={self.out_channels}"
                 f', mlm={self.mlm})')
+
+
+def model_max_length(model: Any, tokenizer: Any) -> int:
+    r"""The longest input (special tokens included) that :obj:`model` and
+    :obj:`tokenizer` accept: the smaller of the tokenizer's
+    :obj:`model_max_length` and the model's absolute position table, less
+    the offset of models that number positions from :obj:`padding_idx + 1`
+    (RoBERTa, ESM with absolute positions)."""
+    config = model.config
+    limit = tokenizer.model_max_length
+    embeddings = getattr(model, 'embeddings', None)
+    kind = getattr(config, 'position_embedding_type', 'absolute')
+    table = getattr(config, 'max_position_embeddings', None)
+    if table is not None and kind == 'absolute':
+        offset = getattr(embeddings, 'padding_idx', None)
+        limit = min(limit, table - (offset + 1 if offset is not None else 0))
+    return int(min(limit, 1 << 20))

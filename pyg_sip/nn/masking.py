@@ -1,4 +1,4 @@
-"""Input corruption for the per-sample losses: masked tokens and masked
+"""Input corruption for the sample losses: masked tokens and masked
 feature entries."""
 from typing import Optional, Sequence, Tuple
 

@@ -10,7 +10,7 @@ from pyg_sip.nn.heads import FeatureMaskingHead
 
 class MLPEncoder(FeatureEncoder):
     r"""A multi-layer perceptron that embeds each sample's feature vector,
-    with masked-feature reconstruction as the per-sample loss
+    with masked-feature reconstruction as the sample loss
     :math:`\mathcal{L}_M` (see :class:`~pyg_sip.nn.heads.FeatureMaskingHead`).
 
     .. math::
@@ -31,7 +31,7 @@ class MLPEncoder(FeatureEncoder):
             :class:`torch_geometric.nn.MLP` (e.g. :obj:`'layer_norm'`).
             (default: :obj:`None`)
         mask_rate (float, optional): Share of feature entries masked for the
-            per-sample loss; :obj:`0` disables it. (default: :obj:`0.15`)
+            sample loss; :obj:`0` disables it. (default: :obj:`0.15`)
         reconstruction (str, optional): :obj:`'mse'` for continuous or
             :obj:`'bce'` for binary features. (default: :obj:`'mse'`)
         mask_value (str, optional): :obj:`'learned'` or :obj:`'zero'`.

@@ -1,4 +1,4 @@
-"""A GIN encoder over per-sample molecular graphs, with attribute masking."""
+"""A GIN encoder over one molecular graph per sample, with attribute masking."""
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -8,7 +8,7 @@ from torch_geometric.nn import GINEConv, global_add_pool, global_mean_pool
 from torch_geometric.utils.smiles import e_map, x_map
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.nn.base import Encoder, num_seeds, require_attr
+from pyg_sip.nn.base import Encoder, num_embedded, require_attr
 from pyg_sip.nn.heads import selected_cross_entropy
 from pyg_sip.nn.masking import IGNORE_INDEX, check_rate, mask_entries
 
@@ -77,7 +77,7 @@ class MoleculeEncoder(Encoder):
     r"""A graph isomorphism network with bond features (GINE; `Hu et al.,
     2020 <https://arxiv.org/abs/1905.12265>`_) over each sample's molecular
     graph, pooled to one embedding per molecule, with attribute masking as
-    the per-sample loss.
+    the sample loss.
 
     .. math::
         \mathbf{h}_i^{(l+1)} = \mathrm{MLP}^{(l)}\left(\mathbf{h}_i^{(l)} +
@@ -105,7 +105,7 @@ class MoleculeEncoder(Encoder):
         pooling (str, optional): :obj:`'mean'` or :obj:`'add'`.
             (default: :obj:`'mean'`)
         mask_rate (float, optional): Share of atoms whose type is masked for
-            the per-sample loss; :obj:`0` disables it. (default: :obj:`0.15`)
+            the sample loss; :obj:`0` disables it. (default: :obj:`0.15`)
 
     Shapes:
         - **input:** x :math:`(N, 9)`, edge_index :math:`(2, E)`, edge_attr
@@ -209,48 +209,51 @@ class MoleculeEncoder(Encoder):
             z = self.lin(z)
         return (z, h) if return_atoms else z
 
-    def _seed_molecules(
+    def _embedded_molecules(
             self, batch: Any) -> Tuple[Tensor, Tensor, Tensor, Tensor, int]:
         mol_batch = require_attr(batch, 'mol_batch', 'MoleculeEncoder')
-        S = num_seeds(batch, mol_batch.num_graphs)
+        U = num_embedded(batch, mol_batch.num_graphs)
         x, edge_index = mol_batch.x, mol_batch.edge_index
         edge_attr = require_attr(mol_batch, 'edge_attr', 'MoleculeEncoder')
         atom_batch = mol_batch.batch
-        if S < mol_batch.num_graphs:
-            # A Batch stores molecules contiguously: the seeds' atoms are a
-            # prefix, and their bonds are those leaving that prefix.
-            num_atoms = int(mol_batch.ptr[S])
+        if U < mol_batch.num_graphs:
+            # A Batch stores molecules contiguously: the embedded molecules'
+            # atoms are a prefix, and their bonds those leaving that prefix.
+            num_atoms = int(mol_batch.ptr[U])
             keep = edge_index[0] < num_atoms
             x, atom_batch = x[:num_atoms], atom_batch[:num_atoms]
             edge_index, edge_attr = edge_index[:, keep], edge_attr[keep]
-        return x, edge_index, edge_attr, atom_batch, S
+        return x, edge_index, edge_attr, atom_batch, U
 
     def encode(self, batch: Any) -> Tensor:
-        r"""Embeds the seed molecules of a batch carrying :obj:`mol_batch`
-        (a :class:`torch_geometric.data.Batch`)."""
-        return self(*self._seed_molecules(batch))
+        r"""Embeds the molecules of a batch carrying :obj:`mol_batch` (a
+        :class:`torch_geometric.data.Batch`; the first
+        :obj:`batch.num_embedded`)."""
+        return self(*self._embedded_molecules(batch))
 
     def pretrain_step(
         self,
         batch: Any,
         generator: Optional[torch.Generator] = None,
     ) -> Tuple[Tensor, Optional[Tensor]]:
-        r"""Masks the atom type of a random share of the seed molecules'
-        atoms and returns the molecule embeddings and the cross-entropy of
-        predicting the masked types, from one forward pass; :obj:`(z, None)`
-        if :obj:`mask_rate=0`."""
-        x, edge_index, edge_attr, atom_batch, S = self._seed_molecules(batch)
+        r"""Masks the atom type of a random share of the embedded molecules'
+        atoms and returns the molecule embeddings and the sample loss (the
+        cross-entropy of predicting the masked types), from one forward pass;
+        :obj:`(z, None)` if :obj:`mask_rate=0`."""
+        x, edge_index, edge_attr, atom_batch, U = self._embedded_molecules(
+            batch)
         if self.atom_head is None:
-            return self(x, edge_index, edge_attr, atom_batch, S), None
+            return self(x, edge_index, edge_attr, atom_batch, U), None
         masked = mask_entries((x.size(0), ), self.mask_rate, x.device,
                               generator)
         labels = torch.where(masked, x[:, 0],
                              torch.full_like(x[:, 0], IGNORE_INDEX))
         corrupted = x.clone()
         corrupted[:, 0] = x[:, 0].masked_fill(masked, ATOM_MASK_ID)
-        z, h = self(corrupted, edge_index, edge_attr, atom_batch, S,
+        z, h = self(corrupted, edge_index, edge_attr, atom_batch, U,
                     return_atoms=True)
-        return z, selected_cross_entropy(self.atom_head, h, labels)
+        sample_loss = selected_cross_entropy(self.atom_head, h, labels)
+        return z, sample_loss
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(hidden_channels='

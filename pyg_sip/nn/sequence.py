@@ -1,15 +1,19 @@
 """A Transformer encoder over token sequences, with a masked-token head."""
 import math
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.nn.base import Encoder, num_seeds, require_attr
+from pyg_sip.nn.buckets import BucketTokens, check_bucket_tokens
 from pyg_sip.nn.heads import MLMHead
-from pyg_sip.nn.masking import check_rate, mask_tokens
+from pyg_sip.nn.masking import check_rate
+from pyg_sip.nn.token_encoder import DEFAULT_BUCKET_TOKENS, TokenEncoder, masked_mean
+
+__all__ = ['SequenceEncoder', 'TokenEncoder', 'TransformerLayer',
+           'masked_mean', 'sinusoidal_positions']
 
 
 def sinusoidal_positions(num_positions: int, channels: int) -> Tensor:
@@ -88,106 +92,12 @@ class TransformerLayer(torch.nn.Module):
         return hidden + F.dropout(ff, p, self.training)
 
 
-def masked_mean(hidden: Tensor, mask: Tensor) -> Tensor:
-    r"""Averages :obj:`hidden` over the positions where :obj:`mask` is
-    :obj:`True`.
-
-    Shapes:
-        - **input:** hidden :math:`(B, L, H)`, mask :math:`(B, L)`
-        - **output:** :math:`(B, H)`
-    """
-    weight = mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * weight).sum(1) / weight.sum(1)
-
-
-class TokenEncoder(Encoder):
-    r"""Base class of encoders over padded token sequences
-    (:obj:`batch.input_ids` and :obj:`batch.attention_mask`), whose
-    per-sample loss is masked-token prediction.
-
-    Subclasses set :obj:`vocab_size`, :obj:`pad_id`, :obj:`mask_id`,
-    :obj:`special_ids`, :obj:`max_length`, :obj:`mask_rate`,
-    :obj:`pooling` and :obj:`mlm_head` (:obj:`None` for no per-sample loss),
-    and implement :obj:`forward(input_ids, attention_mask,
-    return_hidden=False)`.
-    """
-    vocab_size: int
-    pad_id: int
-    mask_id: int
-    special_ids: List[int]
-    max_length: int
-    mask_rate: float
-    pooling: str
-    mlm_head: Optional[MLMHead]
-
-    def check_tokens(self, input_ids: Tensor, attention_mask: Tensor) -> None:
-        r"""Raises a :class:`PygSipError` naming the sample and position of
-        a token id outside the vocabulary, or the first sample without any
-        token when pooling by mean."""
-        bad = (input_ids < 0) | (input_ids >= self.vocab_size)
-        if bad.any():
-            row, col = bad.nonzero()[0].tolist()
-            raise PygSipError(
-                f'Token id {int(input_ids[row, col])} at (sample {row}, '
-                f'position {col}) is outside [0, {self.vocab_size})')
-        if self.pooling == 'mean':
-            empty = ~attention_mask.any(dim=1)
-            if empty.any():
-                row = int(empty.nonzero()[0])
-                raise PygSipError(f"Sample {row} has no token: mean pooling "
-                                  f'needs at least one')
-
-    def truncate(
-        self,
-        input_ids: Tensor,
-        attention_mask: Optional[Tensor] = None,
-    ) -> Tuple[Tensor, Tensor]:
-        r"""Keeps the first :obj:`max_length` positions and returns the ids
-        with a boolean attention mask (:obj:`input_ids != pad_id` if
-        :obj:`None`)."""
-        if attention_mask is None:
-            attention_mask = input_ids != self.pad_id
-        return (input_ids[:, :self.max_length],
-                attention_mask[:, :self.max_length].bool())
-
-    def _seed_inputs(self, batch: Any) -> Tuple[Tensor, Tensor]:
-        input_ids = require_attr(batch, 'input_ids', self.__class__.__name__)
-        attention_mask = getattr(batch, 'attention_mask', None)
-        S = num_seeds(batch, input_ids.size(0))
-        return self.truncate(input_ids[:S], None if attention_mask is None
-                             else attention_mask[:S])
-
-    def encode(self, batch: Any) -> Tensor:
-        r"""Embeds the seed samples of a batch carrying :obj:`input_ids` and
-        :obj:`attention_mask`."""
-        return self(*self._seed_inputs(batch))
-
-    def pretrain_step(
-        self,
-        batch: Any,
-        generator: Optional[torch.Generator] = None,
-    ) -> Tuple[Tensor, Optional[Tensor]]:
-        r"""Masks tokens of the seed samples (BERT 80/10/10 rule, see
-        :func:`~pyg_sip.nn.masking.mask_tokens`) and returns their embeddings
-        and the masked-token loss, from one forward pass of the corrupted
-        sequences; :obj:`(z, None)` without a masked-token head."""
-        input_ids, attention_mask = self._seed_inputs(batch)
-        if self.mlm_head is None:
-            return self(input_ids, attention_mask), None
-        corrupted, labels = mask_tokens(input_ids, self.vocab_size,
-                                        self.mask_id, self.special_ids,
-                                        attention_mask, self.mask_rate,
-                                        generator=generator)
-        z, hidden = self(corrupted, attention_mask, return_hidden=True)
-        return z, self.mlm_head.loss(hidden, labels)
-
-
 class SequenceEncoder(TokenEncoder):
     r"""A Transformer encoder (`Vaswani et al., 2017
     <https://arxiv.org/abs/1706.03762>`_, pre-norm) that embeds each token
     sequence into one vector, with an optional masked-token head (BERT,
     `Devlin et al., 2019 <https://arxiv.org/abs/1810.04805>`_) as the
-    per-sample pre-training loss.
+    sample loss.
 
     .. math::
         \mathbf{z}_i = \mathbf{W}_o \, \mathrm{pool}\left(
@@ -201,7 +111,9 @@ class SequenceEncoder(TokenEncoder):
     sequence's embedding does not depend on how much it is padded. Sequences
     longer than :obj:`max_length` tokens keep their first :obj:`max_length`
     tokens (the rest is dropped silently, as in
-    :meth:`pyg_sip.data.SampleGraph.gather`).
+    :meth:`pyg_sip.data.SampleGraph.gather`). Batches are encoded by length
+    bucket (see :class:`~pyg_sip.nn.TokenEncoder`): a protein of 60 residues
+    costs 60 positions, not the length of the longest one of its batch.
 
     Args:
         vocab_size (int): Size of the vocabulary.
@@ -230,6 +142,10 @@ class SequenceEncoder(TokenEncoder):
             (default: :obj:`True`)
         mask_rate (float, optional): Share of tokens selected for the
             masked-token loss. (default: :obj:`0.15`)
+        bucket_tokens (int or str, optional): Token budget of one length
+            bucket (see :class:`~pyg_sip.nn.TokenEncoder`); :obj:`'auto'`
+            picks one for the device, :obj:`None` encodes every batch padded
+            to its longest sample. (default: :obj:`'auto'`)
 
     Shapes:
         - **input:** input_ids :math:`(B, L)`, attention_mask :math:`(B, L)`
@@ -254,6 +170,7 @@ class SequenceEncoder(TokenEncoder):
         special_ids: Sequence[int] = (0, 1, 2, 3),
         mlm: bool = True,
         mask_rate: float = 0.15,
+        bucket_tokens: BucketTokens = DEFAULT_BUCKET_TOKENS,
     ) -> None:
         super().__init__()
         if positions not in ('learned', 'sinusoidal'):
@@ -283,6 +200,7 @@ class SequenceEncoder(TokenEncoder):
         self.special_ids = sorted(set(special_ids) | {pad_id, mask_id})
         self.mlm = mlm
         self.mask_rate = check_rate('mask_rate', mask_rate)
+        self.bucket_tokens = check_bucket_tokens(bucket_tokens)
 
         num_positions = max_length + int(pooling == 'cls')
         self.token_embedding = torch.nn.Embedding(vocab_size, hidden_channels,
@@ -325,27 +243,11 @@ class SequenceEncoder(TokenEncoder):
         if self.mlm_head is not None:
             self.mlm_head.reset_parameters()
 
-    def forward(
-        self,
-        input_ids: Tensor,
-        attention_mask: Optional[Tensor] = None,
-        return_hidden: bool = False,
-    ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
-        r"""Embeds a batch of padded sequences.
-
-        Args:
-            input_ids (torch.Tensor): Token ids.
-            attention_mask (torch.Tensor, optional): :obj:`True` at real
-                tokens; :obj:`input_ids != pad_id` if :obj:`None`.
-                (default: :obj:`None`)
-            return_hidden (bool, optional): Also return the final states of
-                the (truncated) token positions, CLS excluded.
-                (default: :obj:`False`)
-        """
-        input_ids, key_mask = self.truncate(input_ids, attention_mask)
-        self.check_tokens(input_ids, key_mask)
-        B, L = input_ids.shape
-
+    def encode_block(self, input_ids: Tensor,
+                     key_mask: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""Encodes one padded block of truncated, checked sequences (see
+        :meth:`pyg_sip.nn.TokenEncoder.encode_block`)."""
+        B = input_ids.size(0)
         hidden = self.token_embedding(input_ids)
         if self.cls_embedding is not None:
             hidden = torch.cat([self.cls_embedding.expand(B, 1, -1), hidden],
@@ -362,7 +264,7 @@ class SequenceEncoder(TokenEncoder):
         else:
             pooled = masked_mean(hidden, key_mask)
         z = self.lin(pooled) if self.lin is not None else pooled
-        return (z, hidden) if return_hidden else z
+        return z, hidden
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(vocab_size={self.vocab_size}, '

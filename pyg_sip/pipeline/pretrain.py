@@ -18,7 +18,6 @@ from pyg_sip.pipeline.config import PretrainConfig
 from pyg_sip.sampling import StructureLoader
 from pyg_sip.train import Trainer
 
-
 #: The payload each encoder reads.
 _PAYLOAD = {'sequence': 'tokens', 'hf': 'tokens', 'mlp': 'x', 'gnn': 'x',
             'molecule': 'molecules'}
@@ -71,8 +70,8 @@ def build_encoder(graph: SampleGraph | dict[str, Any], config: PretrainConfig) -
         from pyg_sip.nn import HFEncoder
         encoder = HFEncoder(c.model_path, pooling=c.pooling, mlm=c.mask_rate > 0,
                             mask_rate=c.mask_rate, max_length=c.max_length)
-        if 'vocab_size' in spec and (spec['vocab_size'], spec['pad_id']) != (
-                encoder.vocab_size, encoder.pad_id):
+        if 'vocab_size' in spec and (spec['vocab_size'] > encoder.vocab_size or
+                                     spec['pad_id'] != encoder.pad_id):
             raise PygSipError(f"the samples were tokenised with a vocabulary of "
                               f"{spec['vocab_size']} (padding id {spec['pad_id']}), but the "
                               f"model at '{c.model_path}' has {encoder.vocab_size} (padding "

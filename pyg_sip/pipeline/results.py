@@ -14,6 +14,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
+from pyg_sip.utils.io import atomic_write_text
+
 RESULT_KEYS = ('dataset', 'method', 'lambda', 'metric', 'mean', 'std', 'n_seeds', 'seconds')
 PERF_KEYS = ('benchmark', 'impl', 'size', 'metric', 'value', 'unit')
 
@@ -71,10 +73,5 @@ def format_table(rows: Sequence[dict], keys: Optional[Sequence[str]] = None) -> 
 
 
 def write_rows(rows: Sequence[dict], path: str | os.PathLike) -> Path:
-    """Write rows as a JSON list (atomically: temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(json.dumps(list(rows), indent=1) + '\n')
-    os.replace(tmp, path)
-    return path
+    """Write rows as a JSON list, atomically (:func:`~pyg_sip.utils.io.atomic_write_text`)."""
+    return atomic_write_text(path, json.dumps(list(rows), indent=1) + '\n')

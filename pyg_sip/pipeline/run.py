@@ -32,6 +32,7 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
+from pyg_sip.data import load_tokenizer
 from pyg_sip.errors import PygSipError
 from pyg_sip.pipeline.config import PretrainConfig, check_int, read_config_file, with_line
 from pyg_sip.pipeline.pretrain import build_encoder
@@ -203,25 +204,6 @@ def clear_run(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
-def save_tokenizer_file(tokenizer: Any, path: Path) -> Path:
-    """Write a :mod:`pyg_sip` tokenizer as JSON."""
-    from pyg_sip import data
-    if hasattr(data, 'save_tokenizer'):
-        return Path(data.save_tokenizer(tokenizer, path) or path)
-    return write_json(path, tokenizer.to_dict())
-
-
-def load_tokenizer_file(path: Path) -> Any:
-    """Read a tokenizer written by :func:`save_tokenizer_file`."""
-    from pyg_sip import data
-    if hasattr(data, 'load_tokenizer'):
-        return data.load_tokenizer(path)
-    try:
-        return data.Tokenizer.from_dict(read_json(path))
-    except (TypeError, KeyError) as e:
-        raise PygSipError(f'{path}: not a tokenizer file ({e})') from e
-
-
 @dataclass
 class Run:
     r"""A run folder read back: its configuration, the encoder spec, the
@@ -247,7 +229,8 @@ def load_run(folder: str | Path) -> Run:
             hint = (' (the run has not finished: rerun the same `pyg-sip pretrain` to resume)'
                     if name == WEIGHTS and (folder / CHECKPOINT).exists() else '')
             raise PygSipError(f'{folder / name}: missing; not a finished run folder{hint}')
-    config = RunConfig.from_file(folder / CONFIG)
+    values, text = read_config_file(folder / CONFIG)  # paths are absolute already
+    config = with_line(folder / CONFIG, text, values, RunConfig.from_dict)
     spec = read_json(folder / SPEC)
     if not isinstance(spec, dict) or 'encoder' not in spec:
         raise PygSipError(f'{folder / SPEC}: not an encoder description')
@@ -258,7 +241,7 @@ def load_run(folder: str | Path) -> Run:
     load_weights(encoder, folder / WEIGHTS)
     tokenizer = None
     if (folder / TOKENIZER).is_file():
-        tokenizer = load_tokenizer_file(folder / TOKENIZER)
+        tokenizer = load_tokenizer(folder / TOKENIZER)
     elif spec['encoder'] == 'hf':
         tokenizer = encoder.tokenizer
     return Run(folder, config, spec, encoder, tokenizer)

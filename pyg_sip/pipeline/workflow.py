@@ -7,12 +7,22 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from pyg_sip.data import SampleGraph, load_graph, save_graph
+from pyg_sip.data import SampleGraph, load_graph, load_tokenizer, save_graph, save_tokenizer
+from pyg_sip.data.tokenizers import Tokenizer
 from pyg_sip.errors import PygSipError
 from pyg_sip.pipeline.pretrain import encoder_spec, make_trainer
-from pyg_sip.pipeline.run import (CONFIG, REPORT, SPEC, TOKENIZER, RunConfig, clear_run,
-                                  load_tokenizer_file, read_json, run_state, save_tokenizer_file,
-                                  save_weights, write_json)
+from pyg_sip.pipeline.run import (
+    CONFIG,
+    REPORT,
+    SPEC,
+    TOKENIZER,
+    RunConfig,
+    clear_run,
+    read_json,
+    run_state,
+    save_weights,
+    write_json,
+)
 from pyg_sip.utils.io import clean_stale_tmp
 
 
@@ -29,54 +39,18 @@ def graph_tokenizer(graph: SampleGraph, report: dict[str, Any]) -> Any:
     tokenizer = report.pop('tokenizer', None)
     if tokenizer is None:
         tokenizer = getattr(graph, 'tokenizer', None)
-    return tokenizer if hasattr(tokenizer, 'to_dict') else None
+    return tokenizer if isinstance(tokenizer, Tokenizer) else None
 
 
 def build_from_adapter(kind: str, options: dict[str, Any]) -> tuple[SampleGraph, dict, Any]:
     r"""Run the adapter ``kind`` (see :func:`pyg_sip.datasets.get_adapter`)
-    with ``options``. Unknown options, a missing required one or a value of
-    the wrong type raise :class:`PygSipError` before the adapter reads
-    anything. Returns the graph, its load report and its tokenizer."""
+    with ``options``: unknown options, a missing required one or a value of
+    the wrong type raise :class:`PygSipError` before any file is read.
+    Returns the graph, its load report and its tokenizer."""
     from pyg_sip.datasets import get_adapter
-    adapter = get_adapter(kind)
-    known = {o.name: o for o in adapter.options}
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        raise PygSipError(f"unknown options {unknown} for data kind '{kind}'; known: "
-                          f'{sorted(known)}')
-    missing = sorted(n for n, o in known.items() if o.required and options.get(n) is None)
-    if missing:
-        raise PygSipError(f"data kind '{kind}' needs {missing} "
-                          f'(see `pyg-sip prepare {kind} --help`)')
-    values = {n: _option_value(known[n], v, kind) for n, v in options.items()}
-    graph, report = adapter.build(**values)
+    graph, report = get_adapter(kind).build(**options)
     report = dict(report or {})
     return graph, report, graph_tokenizer(graph, report)
-
-
-def _option_value(option: Any, value: Any, kind: str) -> Any:
-    """A config-file value as the adapter option's type."""
-    if value is None:
-        return None
-    if option.multiple:
-        values = value if isinstance(value, list) else [value]
-        return [_one_value(option, v, kind) for v in values]
-    return _one_value(option, value, kind)
-
-
-def _one_value(option: Any, value: Any, kind: str) -> Any:
-    typ = option.type
-    ok = (isinstance(value, bool) if typ is bool else
-          isinstance(value, (int, float)) and not isinstance(value, bool) if typ is float else
-          isinstance(value, int) and not isinstance(value, bool) if typ is int else
-          isinstance(value, str))
-    if not ok:
-        raise PygSipError(f"option '{option.name}' of data kind '{kind}' must be "
-                          f'{getattr(typ, "__name__", typ)}, got {value!r}')
-    if option.choices is not None and value not in option.choices:
-        raise PygSipError(f"option '{option.name}' of data kind '{kind}' must be one of "
-                          f'{list(option.choices)}, got {value!r}')
-    return typ(value)
 
 
 def prepare_data(data: dict[str, Any]) -> tuple[SampleGraph, dict, Any]:
@@ -87,7 +61,7 @@ def prepare_data(data: dict[str, Any]) -> tuple[SampleGraph, dict, Any]:
         path = Path(data['graph'])
         graph = load_graph(path)
         tok_path = tokenizer_path(path)
-        tokenizer = load_tokenizer_file(tok_path) if tok_path.is_file() else None
+        tokenizer = load_tokenizer(tok_path) if tok_path.is_file() else None
         return graph, {'graph': str(path), 'num_samples': graph.num_nodes,
                        'num_edges': int(graph.edge_index.size(1))}, tokenizer
     options = {k: v for k, v in data.items() if k != 'kind'}
@@ -102,7 +76,7 @@ def save_prepared(graph: SampleGraph, tokenizer: Any, out: str | Path) -> list[P
     clean_stale_tmp(out.parent)
     paths = [save_graph(graph, out)]
     if tokenizer is not None:
-        paths.append(save_tokenizer_file(tokenizer, tokenizer_path(out)))
+        paths.append(save_tokenizer(tokenizer, tokenizer_path(out)))
     return paths
 
 
@@ -147,7 +121,7 @@ def pretrain_run(config: RunConfig, out: str | Path, overwrite: bool = False,
     write_json(out / SPEC, spec)
     write_json(out / REPORT, _json_safe(report))
     if tokenizer is not None:
-        save_tokenizer_file(tokenizer, out / TOKENIZER)
+        save_tokenizer(tokenizer, out / TOKENIZER)
     trainer.fit()
     save_weights(trainer.encoder, out)
     return state

@@ -1,10 +1,17 @@
-"""Compressed sparse row (CSR) storage of a graph with a vectorised edge test."""
+"""Compressed sparse row (CSR) storage of a graph with a vectorised edge test.
+
+:func:`expand_segments` lives in :mod:`pyg_sip.utils.segment` and is
+re-exported here under its old path."""
 from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
-from torch_geometric.utils import cumsum
 
+from pyg_sip.utils.edges import edge_keys, has_edges, split_keys
+from pyg_sip.utils.segment import expand_segments, lengths_to_ptr
+
+
+__all__ = ['CSRGraph', 'expand_segments', 'sample_without_replacement']
 
 _SIGNATURE_BITS = 64  # an int64; bit 63 is its sign bit
 
@@ -42,11 +49,10 @@ class CSRGraph:
             keep = row != col
             row, col = row[keep], col[keep]
         self.num_nodes = int(num_nodes)
-        self.keys = torch.unique(row * self.num_nodes + col)  # sorted
-        row = torch.div(self.keys, self.num_nodes, rounding_mode='floor')
-        self.col = self.keys - row * self.num_nodes
+        self.keys = torch.unique(edge_keys(row, col, self.num_nodes))  # sorted
+        row, self.col = split_keys(self.keys, self.num_nodes)
         self.degree = torch.bincount(row, minlength=self.num_nodes)
-        self.rowptr = cumsum(self.degree)
+        self.rowptr = lengths_to_ptr(self.degree)
         self._signature: Optional[Tensor] = None
 
     @property
@@ -71,11 +77,7 @@ class CSRGraph:
             - **output:** :math:`(*)` bool
         """
         keys = self.keys if keys is None else keys
-        if keys.numel() == 0:
-            return torch.zeros(src.shape, dtype=torch.bool)
-        query = src * self.num_nodes + dst
-        pos = torch.searchsorted(keys, query).clamp_(max=keys.numel() - 1)
-        return keys[pos] == query
+        return has_edges(keys, src, dst, self.num_nodes)
 
     def has_edge_filtered(self, src: Tensor, dst: Tensor,
                           keys: Optional[Tensor] = None,
@@ -110,7 +112,7 @@ class CSRGraph:
             - **output:** :math:`(N)` long
         """
         if self._signature is None:
-            row = torch.div(self.keys, self.num_nodes, rounding_mode='floor')
+            row = split_keys(self.keys, self.num_nodes)[0]
             key = torch.unique(row * _SIGNATURE_BITS +
                                (self.col & (_SIGNATURE_BITS - 1)))
             row = key >> 6
@@ -147,26 +149,6 @@ class CSRGraph:
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_nodes={self.num_nodes}, '
                 f'num_edges={self.num_edges})')
-
-
-def expand_segments(ptr: Tensor, index: Tensor) -> Tuple[Tensor, Tensor]:
-    r"""Expands segments ``ptr[index[b]] : ptr[index[b] + 1]`` of a CSR
-    pointer into flat positions.
-
-    Returns:
-        ``(seg, pos)``: ``pos[m]`` lies in the segment of ``index[seg[m]]``.
-
-    Shapes:
-        - **input:** ptr :math:`(S + 1)`, index :math:`(B)`
-        - **output:** seg, pos :math:`(\sum_b |\text{segment}_b|)`
-    """
-    start = ptr[index]
-    count = ptr[index + 1] - start
-    total = int(count.sum())
-    seg = torch.repeat_interleave(torch.arange(index.numel()), count,
-                                  output_size=total)
-    offset = start - (torch.cumsum(count, 0) - count)
-    return seg, torch.arange(total) + offset[seg]
 
 
 def sample_without_replacement(

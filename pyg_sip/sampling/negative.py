@@ -6,9 +6,23 @@ import torch
 from torch import Tensor
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.sampling.csr import CSRGraph, expand_segments
+from pyg_sip.sampling.csr import CSRGraph
+from pyg_sip.sampling.weighted import WeightedDraw
+from pyg_sip.utils.edges import contains, split_keys
+from pyg_sip.utils.segment import expand_ranges, expand_segments
 
 NEGATIVE_SAMPLING = ('uniform', 'degree', 'group', 'hard', 'in_batch')
+
+# 'hard': anchors with at most this many 2-step walks per negative slot are
+# enumerated exactly instead of filled by rejection.
+_WALKS_PER_SLOT = 2
+
+
+def available_policies() -> Tuple[str, ...]:
+    r"""The names of the negative-sampling policies of
+    :class:`NegativeSampler` (and :class:`~pyg_sip.sampling.StructureLoader`'s
+    ``negative_sampling``)."""
+    return NEGATIVE_SAMPLING
 
 
 class NegativeSampler:
@@ -78,7 +92,7 @@ class NegativeSampler:
         if policy == 'degree':
             w = graph.degree.double().pow(0.75) if weights is None else weights
             self.weight = torch.as_tensor(w, dtype=torch.float64).view(-1).cpu()
-            self.cdf = torch.cumsum(self.weight, 0)
+            self.draw = WeightedDraw(self.weight)
         if policy == 'group':
             _, self.group_id = torch.unique(torch.as_tensor(group).view(-1).cpu(),
                                             return_inverse=True)
@@ -110,7 +124,17 @@ class NegativeSampler:
             propose = partial(propose, universe=universe)
             enumerate_ = partial(enumerate_, universe=universe)
         state = (anchor, cand, ok, need, keys)
-        self._rounds(state, propose, generator)
+        if self.policy == 'hard':
+            # Anchors with few 2-step walks have small distance-2 sets, which
+            # rejection fills slowly: enumerate those at once.
+            seg, u = g.neighbors(anchor)
+            walks = torch.zeros(B, dtype=torch.long).index_add_(
+                0, seg, g.degree[u])
+            few = (walks <= _WALKS_PER_SLOT * k).view(-1, 1)
+            self._rounds((anchor, cand, ok, need & ~few, keys), propose,
+                         generator)
+        else:
+            self._rounds(state, propose, generator)
         self._exact(state, enumerate_, generator)
         if self.policy == 'hard':  # too few nodes at distance 2: fill uniformly
             self._rounds(state, self._propose_uniform, generator)
@@ -123,9 +147,7 @@ class NegativeSampler:
         return torch.randint(self.graph.num_nodes, a.shape, generator=gen)
 
     def _propose_degree(self, a: Tensor, gen: Optional[torch.Generator]) -> Tensor:
-        u = torch.rand(a.shape, generator=gen, dtype=torch.float64) * self.cdf[-1]
-        out = torch.searchsorted(self.cdf, u, right=True)
-        return out.clamp_(max=self.graph.num_nodes - 1)
+        return self.draw(a.shape, gen)
 
     def _propose_group(self, a: Tensor, gen: Optional[torch.Generator]) -> Tensor:
         gid = self.group_id[a]
@@ -133,13 +155,21 @@ class NegativeSampler:
         return self.group_members[start + _randbelow(size, gen)]
 
     def _propose_hard(self, a: Tensor, gen: Optional[torch.Generator]) -> Tensor:
-        g = self.graph  # an anchor without neighbours proposes itself (invalid)
-        last = max(g.num_edges - 1, 0)
-        deg_a = g.degree[a]
-        u = g.col[(g.rowptr[a] + _randbelow(deg_a, gen)).clamp_(max=last)]
-        deg_u = torch.where(deg_a > 0, g.degree[u], 0)
-        pos = (g.rowptr[u] + _randbelow(deg_u, gen)).clamp_(max=last)
-        return torch.where(deg_u > 0, g.col[pos], a)
+        g = self.graph  # an anchor without a 2-step walk proposes itself
+        if g.num_edges == 0:
+            return a.clone()
+        rowptr, last = g.rowptr, g.num_edges - 1
+        u = torch.rand((2, ) + a.shape, generator=gen, dtype=torch.float64)
+        start = rowptr[a]
+        deg_a = rowptr[a + 1] - start
+        pos = start + torch.minimum((u[0] * deg_a).long(), deg_a - 1)
+        mid = g.col[pos.clamp_(0, last)]
+        # rowptr[mid + 1] shares a cache line with rowptr[mid]
+        start = rowptr[mid]
+        deg_mid = rowptr[mid + 1] - start
+        pos = start + torch.minimum((u[1] * deg_mid).long(), deg_mid - 1)
+        out = g.col[pos.clamp_(0, last)]
+        return torch.where((deg_a > 0) & (deg_mid > 0), out, a)
 
     def _propose_in_batch(self, a: Tensor, gen: Optional[torch.Generator],
                           universe: Tensor) -> Tensor:
@@ -148,34 +178,47 @@ class NegativeSampler:
     # Exact candidate lists, for the few anchors still short after the rounds
     # (cost: the size of their universe, N for 'uniform'). ###################
 
-    def _enumerate_in_batch(self, a: Tensor,
-                            universe: Tensor) -> Tuple[Tensor, Tensor]:
-        seg = torch.arange(a.numel()).repeat_interleave(universe.numel())
-        return seg, universe.repeat(a.numel())
+    # Each returns ``(seg, c, w)``: candidate ``c[m]`` of ``a[seg[m]]``
+    # (``seg`` sorted, no repeats within a segment) with proposal weight
+    # ``w[m]`` (``None``: the policy's node weights, or uniform).
 
-    def _enumerate_uniform(self, a: Tensor) -> Tuple[Tensor, Tensor]:
+    def _enumerate_in_batch(self, a: Tensor,
+                            universe: Tensor) -> Tuple[Tensor, Tensor, None]:
+        seg = torch.arange(a.numel()).repeat_interleave(universe.numel())
+        return seg, universe.repeat(a.numel()), None
+
+    def _enumerate_uniform(self, a: Tensor) -> Tuple[Tensor, Tensor, None]:
         return self._enumerate_in_batch(a, torch.arange(self.graph.num_nodes))
 
     _enumerate_degree = _enumerate_uniform
 
-    def _enumerate_group(self, a: Tensor) -> Tuple[Tensor, Tensor]:
+    def _enumerate_group(self, a: Tensor) -> Tuple[Tensor, Tensor, None]:
         seg, pos = expand_segments(self.group_ptr, self.group_id[a])
-        return seg, self.group_members[pos]
+        return seg, self.group_members[pos], None
 
-    def _enumerate_hard(self, a: Tensor) -> Tuple[Tensor, Tensor]:
-        seg1, u = self.graph.neighbors(a)
-        seg2, j = self.graph.neighbors(u)
-        seg = seg1[seg2]
-        key = torch.unique(seg * self.graph.num_nodes + j)
-        seg = torch.div(key, self.graph.num_nodes, rounding_mode='floor')
-        return seg, key - seg * self.graph.num_nodes
+    def _enumerate_hard(self, a: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        r"""The ends :math:`j` of all 2-step walks :math:`a \to u \to j`,
+        weighted by their walk probability :math:`q_a(j) \propto \sum_{u}
+        1 / \deg(u)` (the law of :meth:`_propose_hard`)."""
+        g = self.graph
+        seg1, u = g.neighbors(a)
+        seg2, j = g.neighbors(u)
+        walk = g.degree[u].double().reciprocal()[seg2]
+        key, inverse = torch.unique(seg1[seg2] * g.num_nodes + j,
+                                    return_inverse=True)
+        weight = torch.zeros(key.numel(), dtype=torch.float64).index_add_(
+            0, inverse, walk)
+        seg, c = split_keys(key, g.num_nodes)
+        return seg, c, weight
 
     # The two sampling stages. ###############################################
 
     def _valid(self, a: Tensor, c: Tensor, keys: Tensor,
-               signature: Optional[Tensor] = None) -> Tensor:
+               signature: Optional[Tensor] = None,
+               drawn: bool = False) -> Tensor:
         valid = (c != a) & ~self.graph.has_edge_filtered(a, c, keys, signature)
-        if self.weight is not None:
+        # proposals drawn from q never have weight 0; enumerated ones may
+        if self.weight is not None and not drawn:
             valid &= self.weight[c] > 0
         return valid
 
@@ -202,52 +245,57 @@ class NegativeSampler:
                 c = propose(a, gen)
                 cand.view(-1).copy_(c)
                 sig = signature.view(-1, 1).expand(B, k).reshape(-1)
-                new = self._valid(a, c, keys, sig).view(B, k) & need
+                new = self._valid(a, c, keys, sig, True).view(B, k) & need
                 ok |= _drop_repeats(cand, ok, new) if k > 1 else new
             else:
                 row = torch.div(slot, k, rounding_mode='floor')
                 a = anchor[row]
                 c = propose(a, gen)
                 cand.view(-1)[slot] = c
-                valid = self._valid(a, c, keys, signature[row])
-                # only rows that drew something can hold a repeat
-                rows, local = torch.unique_consecutive(row,  # row sorted
-                                                       return_inverse=True)
-                new = torch.zeros(rows.numel(), k, dtype=torch.bool)
-                new[local, slot - row * k] = valid
-                if k > 1:
-                    new = _drop_repeats(cand[rows], ok[rows], new)
-                ok[rows] |= new
+                valid = self._valid(a, c, keys, signature[row], True)
+                if k > 1:  # a repeat of a held value or of an earlier slot
+                    new = torch.zeros(B * k, dtype=torch.bool)
+                    new[slot] = valid
+                    earlier = torch.arange(k) < (slot - row * k).view(-1, 1)
+                    held = ok[row] | (new.view(B, k)[row] & earlier)
+                    valid &= ~((cand[row] == c.view(-1, 1)) & held).any(1)
+                ok.view(-1)[slot] = valid
             slot = slot[~ok.view(-1)[slot]]
 
     def _exact(self, state: Tuple[Tensor, ...], enumerate_: Callable,
                gen: Optional[torch.Generator]) -> None:
-        r"""Completes the rows still short by enumerating their candidates."""
+        r"""Completes the rows still short by enumerating their candidates:
+        a row with no more valid candidates than free slots takes them all;
+        the others take those with the smallest Efraimidis-Spirakis keys
+        :math:`-\log(u_j) / w_j`, which continues successive sampling with
+        the proposal weights :math:`w` (uniform keys if unweighted)."""
         anchor, cand, ok, need, keys = state
-        B, k = cand.shape
         free = need & ~ok
         rows = free.any(1).nonzero().view(-1)
         if rows.numel() == 0:
             return
-        N = self.graph.num_nodes
-        seg, c = enumerate_(anchor[rows])
-        row = rows[seg]
-        keep = self._valid(anchor[row], c, keys)
-        held = (torch.arange(B).view(-1, 1) * N + cand).masked_select(ok)
-        keep &= ~torch.isin(row * N + c, held)
-        row, c = row[keep], c[keep]
-        key = torch.rand(c.shape, generator=gen, dtype=torch.float64)
-        if self.weight is not None:
-            key = -torch.log(key) / self.weight[c]
-        order = key.argsort()
-        order = order[row[order].argsort(stable=True)]
-        row, c = row[order], c[order]
-        count = torch.bincount(row, minlength=B)
-        rank = torch.arange(row.numel()) - (count.cumsum(0) - count)[row]
-        take = rank < free.sum(1)[row]
-        row, c, rank = row[take], c[take], rank[take]
-        slot = torch.sort((~free).to(torch.uint8), dim=1, stable=True)[1]
-        slot = slot[row, rank]
+        N, R = self.graph.num_nodes, rows.numel()
+        seg, c, weight = enumerate_(anchor[rows])
+        if weight is None and self.weight is not None:
+            weight = self.weight[c]
+        keep = self._valid(anchor[rows][seg], c, keys)
+        held_mask = ok[rows]
+        if bool(held_mask.any()):  # only rows holding values can repeat them
+            held = torch.sort((torch.arange(R).view(-1, 1) * N +
+                               cand[rows]).masked_select(held_mask))[0]
+            query = held_mask.any(1)[seg].nonzero().view(-1)
+            keep[query] &= ~contains(held, seg[query] * N + c[query])
+        seg, c = seg[keep], c[keep]
+        num_free = free[rows].sum(1)
+        key = None
+        if bool((torch.bincount(seg, minlength=R) > num_free).any()):
+            key = torch.rand(seg.numel(), generator=gen, dtype=torch.float64)
+            if weight is not None:
+                key = -torch.log(key) / weight[keep]
+        elem, rank = _smallest_per_row(seg, key, num_free)
+        seg, c = seg[elem], c[elem]
+        slot = torch.sort((~free[rows]).to(torch.uint8), dim=1, stable=True)[1]
+        row, slot = rows[seg], slot[seg, rank]
         cand[row, slot] = c
         ok[row, slot] = True
 
@@ -284,6 +332,50 @@ def check_policy(policy: str, num_nodes: int, weights: Optional[Tensor] = None,
         if torch.as_tensor(group).numel() != num_nodes:
             raise PygSipError(f"'group' must have one entry per node "
                               f"({num_nodes}), got {torch.as_tensor(group).numel()}")
+
+
+def _smallest_per_row(seg: Tensor, key: Optional[Tensor],
+                      take: Tensor) -> Tuple[Tensor, Tensor]:
+    r"""Picks, in every row :math:`r`, the :math:`\min(t_r, c_r)` elements
+    with the smallest ``key`` among its :math:`c_r` elements (all of them if
+    :math:`c_r \le t_r`, or if ``key`` is :obj:`None`).
+
+    Rows that must choose are grouped by :math:`\lceil \log_2 c_r \rceil`
+    and each group is one :func:`torch.topk` over a padded key matrix at most
+    twice as wide as its rows are long (a loop over the few size classes, no
+    sort of all elements).
+
+    Returns:
+        ``(elem, rank)``: the picked elements and their rank in their row.
+
+    Shapes:
+        - **input:** seg (sorted), key :math:`(M)`; take :math:`(R)`
+        - **output:** elem, rank :math:`(\sum_r \min(t_r, c_r))`
+    """
+    R = take.numel()
+    count = torch.bincount(seg, minlength=R)
+    start = count.cumsum(0) - count
+    pos = torch.arange(seg.numel()) - start[seg]  # position in its row
+    choose = count > take
+    if key is None or not bool(choose.any()):
+        keep = (pos < take[seg]).nonzero().view(-1)
+        return keep, pos[keep]
+    all_rows = (~choose[seg]).nonzero().view(-1)
+    elems, ranks = [all_rows], [pos[all_rows]]
+    size_class = torch.where(choose, torch.ceil(torch.log2(count.double())),
+                             -1).long()
+    for cls in torch.unique(size_class[choose]).tolist():
+        rows = (size_class == cls).nonzero().view(-1)
+        local, mine = expand_ranges(start[rows], count[rows])
+        padded = torch.full((rows.numel(), int(count[rows].max())),
+                            float('inf'), dtype=torch.float64)
+        padded[local, pos[mine]] = key[mine]
+        t = int(take[rows].max())
+        idx = torch.topk(padded, t, dim=1, largest=False, sorted=True)[1]
+        ok = torch.arange(t) < take[rows].view(-1, 1)
+        elems.append((start[rows].view(-1, 1) + idx)[ok])
+        ranks.append(ok.nonzero()[:, 1])
+    return torch.cat(elems), torch.cat(ranks)
 
 
 def _drop_repeats(cand: Tensor, ok: Tensor, new: Tensor) -> Tensor:

@@ -4,7 +4,8 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from pyg_sip.sampling.csr import expand_segments, sample_without_replacement
+from pyg_sip.sampling.csr import sample_without_replacement
+from pyg_sip.utils.segment import expand_segments
 
 
 def sample_positives(
@@ -47,18 +48,18 @@ def sample_positives(
 def sample_neighbors(
     rowptr: Tensor,
     col: Tensor,
-    seeds: Tensor,
+    nodes: Tensor,
     num_neighbors: Sequence[int],
     generator: Optional[torch.Generator] = None,
 ) -> Tuple[Tensor, Tensor]:
-    r"""Samples the multi-hop neighbourhood of ``seeds`` for message passing,
-    in pure PyTorch.
+    r"""Samples the multi-hop neighbourhood of the start ``nodes`` (e.g. the
+    samples of a batch) for message passing, in pure PyTorch.
 
     Hop :math:`h` visits the nodes first reached at hop :math:`h - 1` (the
-    seeds at hop 1); each such node :math:`i` draws
+    start nodes at hop 1); each such node :math:`i` draws
     :math:`\min(k_h, \deg(i))` distinct neighbours uniformly
     (:math:`k_h = -1`: all of them) and adds the message edges
-    :math:`j \to i`. Nodes are numbered in order of discovery: seeds first,
+    :math:`j \to i`. Nodes are numbered in order of discovery: start nodes first,
     then the new nodes of hop 1 (ascending id), hop 2, and so on.
 
     Args:
@@ -67,33 +68,33 @@ def sample_neighbors(
             ``col[rowptr[i]:rowptr[i + 1]]`` are the nodes sending to
             :math:`i` (for a directed ``edge_index``, the CSR of
             ``edge_index.flip(0)``).
-        seeds (torch.Tensor): Distinct global ids of the seed nodes.
+        nodes (torch.Tensor): Distinct global ids of the start nodes.
         num_neighbors (List[int]): Neighbours per node at each hop.
         generator (torch.Generator, optional): The random generator.
             (default: :obj:`None`)
 
     Returns:
-        ``(n_id, edge_index)``: global ids of the sampled nodes (seeds
-        first) and the sampled edges as local indices into ``n_id``
+        ``(n_id, edge_index)``: global ids of the sampled nodes (start
+        nodes first) and the sampled edges as local indices into ``n_id``
         (``edge_index[0]`` = source neighbour, ``edge_index[1]`` = target).
 
     Shapes:
-        - **input:** rowptr :math:`(N + 1)`, col :math:`(E)`, seeds
+        - **input:** rowptr :math:`(N + 1)`, col :math:`(E)`, nodes
           :math:`(S)`
         - **output:** n_id :math:`(S')`, edge_index :math:`(2, E')`
     """
-    n_id = seeds.view(-1)
+    n_id = nodes.view(-1)
     frontier = torch.arange(n_id.numel())
     edges: List[Tensor] = []
     for k in num_neighbors:
-        nodes = n_id[frontier]
+        targets = n_id[frontier]
         if k < 0:
-            seg, pos = expand_segments(rowptr, nodes)
+            seg, pos = expand_segments(rowptr, targets)
             dst = frontier[seg]
         else:
-            start = rowptr[nodes]
+            start = rowptr[targets]
             index, mask = sample_without_replacement(
-                rowptr[nodes + 1] - start, k, generator)
+                rowptr[targets + 1] - start, k, generator)
             pos = (start.view(-1, 1) + index).masked_select(mask)
             dst = frontier.view(-1, 1).expand_as(mask).masked_select(mask)
         src, n_id, frontier = _append_nodes(n_id, col[pos])

@@ -237,7 +237,7 @@ def test_ogb_malformed(arxiv_root):
         load_ogb_node(root)
     savetxt(raw / 'node-label.csv.gz', np.arange(6).reshape(-1, 1))
     for text, match in [('1000\tA\n1000\tB\n', "paper '1000' appears twice: .*lines 1 and 2"),
-                        ('1000\tA\nabc\tB\n', "line 2: paper id 'abc' is not a non-negative integer"),
+                        ('1000\tA\nabc\tB\n', "line 2: paper id 'abc' is not a non-negative"),
                         ('1000\t\n', "line 1: no text for paper '1000'"),
                         ('', 'is empty')]:
         write(root / 'bad.tsv', text)

@@ -1,4 +1,5 @@
 """The blocked Tanimoto graph against a brute force in exact fractions."""
+import functools
 from fractions import Fraction
 
 import pytest
@@ -44,17 +45,46 @@ def tied_bits(num=60, bits=24, seed=0):
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def tied_reference(k):
+    return brute_force(tied_bits(), k=k)
+
+
 @pytest.mark.parametrize('dtype', [None, torch.float32, torch.int8, torch.bfloat16])
 @pytest.mark.parametrize('k', [1, 3, 7])
-def test_knn_exact_with_ties(monkeypatch, dtype, k):
+@pytest.mark.parametrize('tile, key_bytes', [
+    ((1024, 2048), 1 << 30),  # one tile
+    ((7, 9), 1 << 30),  # column tiles narrower than the 2k + 8 candidates
+    ((16, 23), 24 * 2 * 23),  # several column blocks, tiles wider than the candidates
+])
+def test_knn_exact_with_ties(monkeypatch, dtype, k, tile, key_bytes):
     if dtype is not None:
         monkeypatch.setattr(similarity, 'count_dtype', lambda device, m: dtype)
+    monkeypatch.setattr(similarity, 'KEY_BYTES', key_bytes)
+    monkeypatch.setattr(similarity, 'CPU_TILE', tile)
     bits = tied_bits()
-    ref = brute_force(bits, k=k)
-    for chunk in (1, 7, 1000):
+    ref = tied_reference(k)
+    for chunk in (None, 1, 13):
         got = as_dict(*tanimoto_graph(bits, k=k, chunk_size=chunk))
         assert got.keys() == ref.keys()
         assert all(got[e] == pytest.approx(ref[e], abs=1e-7) for e in ref)
+
+
+def test_packed_input(monkeypatch):
+    bits = tied_bits(num=40, bits=21, seed=3)
+    packed = similarity.pack_bits(bits)
+    assert packed.shape == (40, 3) and packed.dtype == torch.uint8
+    assert torch.equal(similarity.unpack_bits(packed, 21), bits)
+    # bit j is bit j % 8 of byte j // 8 (an independent packing):
+    ref = [sum(int(b) << (j % 8) for j, b in enumerate(row.tolist()) if j // 8 == w)
+           for row in bits[:2] for w in range(3)]
+    assert packed[:2].flatten().tolist() == ref
+    monkeypatch.setattr(similarity, 'KEY_BYTES', 21 * 2 * 7)
+    monkeypatch.setattr(similarity, 'CPU_TILE', (6, 7))
+    got = tanimoto_graph(packed, threshold=0.4, num_bits=21)
+    assert as_dict(*got).keys() == brute_force(bits, threshold=Fraction(2, 5)).keys()
+    with pytest.raises(PygSipError, match=r'must be uint8 of shape \[N, 3\]'):
+        tanimoto_graph(bits, k=2, num_bits=21)
 
 
 def test_threshold_exact():

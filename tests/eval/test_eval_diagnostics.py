@@ -84,14 +84,16 @@ def test_label_smoothness_extremes_and_errors():
     assert math.isnan(label_smoothness(edge_index, torch.ones(6))['dirichlet_energy'])
     with pytest.raises(PygSipError, match="'num_nodes' has 7 rows but 'y' has 6"):
         label_smoothness(edge_index, torch.zeros(6, dtype=torch.long), num_nodes=7)
-    with pytest.raises(PygSipError, match=r'y\[2\] = -1'):
-        label_smoothness(edge_index, torch.tensor([0, 0, -1, 1, 1, 1]))
+    with pytest.raises(PygSipError, match=r'y\[2\] = -3'):
+        label_smoothness(edge_index, torch.tensor([0, 0, -3, 1, 1, 1]))
     with pytest.raises(PygSipError, match=r'edge 0 = \(0, 9\)'):
         label_smoothness(torch.tensor([[0], [9]]), torch.zeros(6, dtype=torch.long))
     with pytest.raises(PygSipError, match='no edge'):
         label_smoothness(torch.tensor([[2], [2]]), torch.zeros(6, dtype=torch.long))
-    with pytest.raises(PygSipError, match='row 4'):
-        label_smoothness(edge_index, torch.tensor([0., 1, 2, 3, float('nan'), 5]))
+    with pytest.raises(PygSipError, match='row 4 contains inf'):
+        label_smoothness(edge_index, torch.tensor([0., 1, 2, 3, float('inf'), 5]))
+    with pytest.raises(PygSipError, match='no edge between two different labelled'):
+        label_smoothness(edge_index, torch.tensor([0, -1, -1, -1, 1, -1]))
 
 
 def test_sample_non_edges_are_non_edges():
@@ -147,3 +149,63 @@ def test_graph_alignment_brute_force(device):
     assert out['hits@10'] == pytest.approx(np.mean(np.array(ranks) <= 10))
     with pytest.raises(PygSipError, match="'max_queries' must be a positive integer"):
         graph_alignment(emb, edge_index, max_queries=0)
+
+
+def _brute_force_categorical(pairs, yl, n):
+    h = np.mean([yl[u] == yl[v] for u, v in pairs])
+    nbrs = {v: [u for u, w in pairs if w == v] for v in range(n)}
+    node_h = np.mean([np.mean([yl[u] == yl[v] for u in nb]) for v, nb in nbrs.items() if nb])
+    deg = [len(nbrs[v]) for v in range(n)]
+    classes = sorted({yl[v] for v in range(n)})
+    pbar = [sum(deg[v] for v in range(n) if yl[v] == k) / len(pairs) for k in classes]
+    p2 = sum(p * p for p in pbar)
+    return h, node_h, (h - p2) / (1 - p2)
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_missing_labels_are_left_out_brute_force(seed):
+    edge_index, y = _graph(seed, n=30, e=90)
+    gen = torch.Generator().manual_seed(seed + 10)
+    missing = torch.rand(30, generator=gen) < 0.3
+    y_missing = torch.where(missing, -1, y)
+    out = label_smoothness(edge_index, y_missing)
+    # reference: only edges between two labelled samples, in the original ids
+    known = [i for i in range(30) if not missing[i]]
+    pairs = [(u, v) for u, v in _undirected_pairs(edge_index) if u in known and v in known]
+    yl = y.tolist()
+    local = {v: i for i, v in enumerate(known)}
+    h, node_h, adjusted = _brute_force_categorical(
+        [(local[u], local[v]) for u, v in pairs], [yl[v] for v in known], len(known))
+    assert out['edge_homophily'] == pytest.approx(h)
+    assert out['node_homophily'] == pytest.approx(node_h)
+    assert out['adjusted_homophily'] == pytest.approx(adjusted)
+    # float targets: NaN rows are missing; dense Laplacian on the labelled part
+    t = torch.randn(30, 2, generator=gen, dtype=torch.float64)
+    t_missing = t.clone()
+    t_missing[missing, 1] = float('nan')
+    energy = label_smoothness(edge_index, t_missing)['dirichlet_energy']
+    A = np.zeros((len(known), len(known)))
+    for u, v in pairs:
+        A[local[u], local[v]] = 1
+    D = np.diag(A.sum(1))
+    Y = t[known].numpy()
+    Yc = Y - (D @ Y).sum(0) / D.sum()
+    ref = np.trace(Yc.T @ (D - A) @ Yc) / np.trace(Yc.T @ D @ Yc)
+    assert energy == pytest.approx(ref)
+
+
+def test_graph_alignment_leaves_unlabelled_samples_out():
+    edge_index, y = _graph(4, n=30, e=90)
+    emb = torch.randn(30, 8, generator=torch.Generator().manual_seed(0))
+    missing = torch.zeros(30, dtype=torch.bool)
+    missing[::4] = True
+    known = (~missing).nonzero().view(-1).tolist()
+    local = {v: i for i, v in enumerate(known)}
+    kept = [(local[u], local[v]) for u, v in edge_index.t().tolist()
+            if u in local and v in local]
+    ref = graph_alignment(emb[known], torch.tensor(kept).t(), seed=3)
+    for labels in (torch.where(missing, -1, y),
+                   torch.where(missing, float('nan'), y.double())):
+        assert graph_alignment(emb, edge_index, seed=3, y=labels) == pytest.approx(ref)
+    assert graph_alignment(emb, edge_index, seed=3, y=y) == pytest.approx(
+        graph_alignment(emb, edge_index, seed=3))

@@ -44,14 +44,14 @@ def test_batch_layout_and_pairs_brute_force():
             loader = StructureLoader(graph, 16, 2, 4, policy, seed=seed)
             anchors = []
             for batch in loader:
-                B, U = batch.num_anchors, batch.num_seeds
+                B, U = batch.num_anchors, batch.num_embedded
                 n_id = batch.n_id.tolist()
                 anchors += n_id[:B]
                 assert U == len(n_id) == len(set(n_id))
                 assert torch.equal(batch.x, graph.x[batch.n_id])
                 pos, neg = pairs(batch, 'pos_index'), pairs(batch, 'neg_index')
                 assert (batch.pos_index[0] < B).all() and (batch.neg_index[0] < B).all()
-                # Deduplicated: the seeds are exactly anchors + pair partners.
+                # Deduplicated: the embedded samples are exactly anchors + pair partners.
                 assert set(n_id) == set(n_id[:B]) | {b for _, b in pos + neg}
                 for a in n_id[:B]:
                     nbrs = set(G[a])
@@ -84,7 +84,7 @@ def test_message_passing_removes_supervision_edges(mp):
     loader = StructureLoader(graph, 8, 3, 2, num_neighbors=[-1, -1], seed=0,
                              mp_edge_index=mp_edge_index)
     for batch in loader:
-        U, n_id = batch.num_seeds, batch.n_id.tolist()
+        U, n_id = batch.num_embedded, batch.n_id.tolist()
         assert batch.x.size(0) == len(n_id) == len(set(n_id))
         sup = {frozenset(e) for e in pairs(batch, 'pos_index')}
         assert sup  # there is something to remove
@@ -92,11 +92,11 @@ def test_message_passing_removes_supervision_edges(mp):
         for s, t in batch.edge_index.t().tolist():
             assert frozenset((n_id[s], n_id[t])) not in sup
             got.setdefault(t, set()).add(n_id[s])
-        # With all neighbours taken: seeds receive from every neighbour but
+        # With all neighbours taken: embedded samples receive from every neighbour but
         # their supervision partners, nodes new at hop 1 from every neighbour,
         # nodes new at hop 2 from none.
-        seeds = n_id[:U]
-        hop1 = {s for t in seeds for s in M[t]} - set(seeds)
+        embedded = n_id[:U]
+        hop1 = {s for t in embedded for s in M[t]} - set(embedded)
         assert set(n_id[U:U + len(hop1)]) == hop1
         for t, node in enumerate(n_id):
             expected = set(M[node]) if t < U + len(hop1) else set()
@@ -110,7 +110,7 @@ def test_k_hop_sizes():
     loader = StructureLoader(graph, 8, 1, 1, num_neighbors=[2, 1], seed=0)
     batch = next(iter(loader))
     indeg = torch.bincount(batch.edge_index[1], minlength=batch.num_nodes)
-    assert (indeg[:batch.num_seeds] <= 2).all()
+    assert (indeg[:batch.num_embedded] <= 2).all()
     assert (batch.edge_index.max() < batch.n_id.numel())
 
 
@@ -192,12 +192,12 @@ def test_argument_errors_and_repr():
         (dict(num_positives=-1), "'num_positives'.*-1"),
         (dict(num_negatives=1.5), "'num_negatives'.*1.5"),
         (dict(negative_sampling='nearest'), "'nearest'"),
-        (dict(input_nodes=torch.tensor([3, 70])), 'entry 1 = 70'),
-        (dict(input_nodes=torch.tensor([3, -1])), 'entry 1 = -1'),
+        (dict(input_nodes=torch.tensor([3, 70])), r'input_nodes\[1\] = 70'),
+        (dict(input_nodes=torch.tensor([3, -1])), r'input_nodes\[1\] = -1'),
         (dict(input_nodes=torch.tensor([3, 4, 3])), 'repeats node 3'),
-        (dict(input_nodes=torch.ones(5, dtype=torch.bool)), 'must have 70'),
-        (dict(num_neighbors=[2, -2]), "'num_neighbors entry'.*-2"),
-        (dict(mp_edge_index=torch.tensor([[0, 1], [2, 99]])), 'column 1 = \\[1, 99\\]'),
+        (dict(input_nodes=torch.ones(5, dtype=torch.bool)), r'must have shape \[70\]'),
+        (dict(num_neighbors=[2, -2]), r"'num_neighbors\[1\]'.*-2"),
+        (dict(mp_edge_index=torch.tensor([[0, 1], [2, 99]])), r'edge 1 = \(1, 99\)'),
         (dict(max_length=0), "'max_length'"),
     ]
     base = dict(batch_size=4, num_positives=1, num_negatives=1)

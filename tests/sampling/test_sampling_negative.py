@@ -205,3 +205,46 @@ def test_errors_and_repr():
     with pytest.raises(PygSipError, match='batch_nodes'):
         NegativeSampler(csr, 'in_batch')(torch.arange(3), 2)
     assert repr(NegativeSampler(csr, 'hard')) == "NegativeSampler(policy='hard')"
+
+
+def walk_law(G, a):
+    """Brute force: the law of the 2-step walk a -> u -> j restricted to the
+    nodes at distance exactly 2, q(j) ~ sum_u 1 / deg(u)."""
+    q = {}
+    for u in G[a]:
+        for j in G[u]:
+            if j != a and j not in G[a]:
+                q[j] = q.get(j, 0.0) + 1.0 / G.degree(u) / G.degree(a)
+    total = sum(q.values())
+    return {j: w / total for j, w in q.items()}
+
+
+@pytest.mark.parametrize('num_rounds', [0, 8])  # exact enumeration / rejection
+@pytest.mark.parametrize('k', [1, 2])
+def test_hard_policy_follows_the_walk_law(num_rounds, k):
+    G = nx.Graph([(0, 1), (0, 2), (0, 3), (1, 4), (1, 5), (2, 5), (2, 6),
+                  (3, 6), (3, 7), (3, 8), (4, 9), (6, 9), (7, 8)])
+    n = G.number_of_nodes()
+    p = walk_law(G, 0)  # nodes 4..8, 5 and 6 reached twice
+    sampler = NegativeSampler(csr_of(G, n), 'hard', num_rounds=num_rounds)
+    trials = 6000
+    neg, mask = sampler(torch.zeros(trials, dtype=torch.long), k,
+                        torch.Generator().manual_seed(k))
+    assert mask.all()
+    if k == 1:
+        cells = sorted(p)
+        expected = {(j, ): p[j] for j in cells}
+        got = [(j, ) for j in neg.view(-1).tolist()]
+    else:  # successive sampling without replacement, as unordered pairs
+        expected = {}
+        for i in p:
+            for j in p:
+                if i < j:
+                    expected[(i, j)] = (p[i] * p[j] / (1 - p[i]) +
+                                        p[j] * p[i] / (1 - p[j]))
+        got = [tuple(sorted(row)) for row in neg.tolist()]
+    counts = {cell: 0 for cell in expected}
+    for cell in got:
+        counts[cell] += 1  # a KeyError would be a negative outside the law
+    stat = sum((counts[c] - trials * e) ** 2 / (trials * e) for c, e in expected.items())
+    assert stat < chi2_bound(len(expected) - 1)

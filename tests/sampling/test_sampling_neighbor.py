@@ -61,10 +61,10 @@ def test_sample_neighbors_brute_force(seed, directed, num_neighbors):
     edges, edge_index = random_graph(seed, directed=directed)
     g = CSRGraph(edge_index.flip(0), 80)  # rows: message targets
     senders = {i: {s for s, t in edges if t == i} for i in range(80)}
-    seeds = torch.tensor([0, 5, 77, 12, 40, 78])  # hub and isolated nodes
-    n_id, ei = sample_neighbors(g.rowptr, g.col, seeds, num_neighbors,
+    start = torch.tensor([0, 5, 77, 12, 40, 78])  # hub and isolated nodes
+    n_id, ei = sample_neighbors(g.rowptr, g.col, start, num_neighbors,
                                 torch.Generator().manual_seed(seed))
-    assert n_id[:6].tolist() == seeds.tolist()
+    assert n_id[:6].tolist() == start.tolist()
     assert len(set(n_id.tolist())) == n_id.numel()
     src, dst = n_id[ei[0]].tolist(), n_id[ei[1]].tolist()
     assert all(s in senders[t] for s, t in zip(src, dst))  # messages s -> t

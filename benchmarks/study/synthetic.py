@@ -24,15 +24,14 @@ import os
 import re
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.pipeline.demo import DEMO_CONFIG
 from pyg_sip.pipeline import PretrainConfig, method_name
+from pyg_sip.pipeline.demo import DEMO_CONFIG
+from pyg_sip.pipeline.parallel import run_parallel, single_thread
 from pyg_sip.pipeline.results import aggregate, mean_std
 
 #: Edge-noise levels of the cliques experiment.
@@ -124,13 +123,9 @@ def labels_of(data, name: str):
 def run_job(job: Job) -> tuple[list[dict], float]:
     r"""Pre-train, embed and probe every label set of one job,
     single-threaded; returns the run records and the process time."""
-    import torch
-
     from pyg_sip.eval import embed, knn_probe
     from pyg_sip.pipeline import pretrain
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with single_thread():
         cpu, start = time.process_time(), time.perf_counter()
         data = job.build()
         encoder = pretrain(data.graph, job.lam, job.config, seed=job.seed)
@@ -143,8 +138,6 @@ def run_job(job: Job) -> tuple[list[dict], float]:
                          'seed': job.seed, 'seconds': seconds,
                          'metrics': {k: float(v) for k, v in metrics.items()}})
         return runs, time.process_time() - cpu
-    finally:
-        torch.set_num_threads(threads)
 
 
 def make_jobs(seeds: Sequence[int], quick: bool = False,
@@ -232,28 +225,18 @@ def run_jobs(jobs: Sequence[Job], num_workers: int = 1,
              progress: bool = True) -> tuple[list[dict], float]:
     """Run jobs (in worker processes if ``num_workers > 1``); returns the
     run records in job order and the total process time."""
-    results: list = [None] * len(jobs)
+    done = [0]
 
-    def report(i: int, cpu: float) -> None:
+    def report(i: int, result: tuple[list[dict], float]) -> None:
+        done[0] += 1
         if progress:
-            job = jobs[i]
-            auroc = results[i][0][0]['metrics']['auroc']
-            print(f'[{sum(r is not None for r in results)}/{len(jobs)}] {job.dataset} '
-                  f'lambda={job.lam:g} seed={job.seed}: auroc={auroc:.3f} '
-                  f'({results[i][0][0]["seconds"]:.1f} s, cpu {cpu:.1f} s)',
+            job, (records, cpu) = jobs[i], result
+            print(f'[{done[0]}/{len(jobs)}] {job.dataset} lambda={job.lam:g} seed={job.seed}: '
+                  f"auroc={records[0]['metrics']['auroc']:.3f} "
+                  f"({records[0]['seconds']:.1f} s, cpu {cpu:.1f} s)",
                   file=sys.stderr, flush=True)
 
-    if num_workers <= 1:
-        for i, job in enumerate(jobs):
-            results[i] = run_job(job)
-            report(i, results[i][1])
-    else:
-        with ProcessPoolExecutor(num_workers, mp_context=get_context('spawn')) as pool:
-            futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
-            for future in as_completed(futures):
-                i = futures[future]
-                results[i] = future.result()
-                report(i, results[i][1])
+    results = run_parallel(run_job, jobs, num_workers=num_workers, on_done=report)
     runs = [run for records, _ in results for run in records]
     return runs, sum(cpu for _, cpu in results)
 

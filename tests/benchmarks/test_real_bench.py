@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from pyg_sip.cli import main
-from pyg_sip.experiments import real
-from pyg_sip.experiments.real import split_labelled, sweep
+
+from study import real
+from study.real import split_labelled, sweep
 
 KEYS = {'dataset', 'method', 'lambda', 'metric', 'mean', 'std', 'n_seeds', 'seconds'}
 
@@ -42,9 +43,10 @@ def _check_rows(rows, datasets, methods):
             assert r['lambda'] is None
 
 
-def test_quick_cora_through_the_cli(tmp_path):
+def test_quick_cora_through_the_cli(tmp_path, bench_dir):
     out = tmp_path / 'real.json'
-    assert main(['bench', 'real', '--quick', '--datasets', 'cora', '--output', str(out)]) == 0
+    assert main(['bench', 'real', '--quick', '--datasets', 'cora', '--output', str(out),
+                 *bench_dir]) == 0
     rows = json.loads(out.read_text())
     _check_rows(rows, ['cora'], {'cora': ['no_pretrain', 'lm_only', 'sipt', 'gcn', 'mlp']})
     assert {r['metric'] for r in rows} == {'accuracy', 'val_accuracy'}
@@ -86,7 +88,7 @@ def test_quick_every_dataset(tmp_path):
     methods = {'cora': three + ['gcn', 'mlp'], 'citeseer': three + ['gcn', 'mlp'],
                'cane-cora/transformer': three, 'shs27k-links': three, 'deeploc': three,
                'bbbp': three, 'bace': three}
-    from pyg_sip.experiments.real_text import minilm_path
+    from study.real_text import minilm_path
     if minilm_path() is not None:
         methods['cane-cora/minilm'] = three
     _check_rows(rows, list(methods), methods)
@@ -142,7 +144,7 @@ def test_split_labelled():
 
 
 def test_held_out_proteins_and_their_queries():
-    from pyg_sip.experiments.real_proteins import hold_out_proteins, queries
+    from study.real_proteins import hold_out_proteins, queries
     train, val, test = hold_out_proteins(100, test=0.1, val=0.05, seed=0)
     assert (train.numel(), val.numel(), test.numel()) == (85, 5, 10)
     assert sorted(torch.cat([train, val, test]).tolist()) == list(range(100))

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from pyg_sip.pipeline import PretrainConfig, build_encoder, pretrain
-from pyg_sip.experiments.real import log, num_seeds, sweep
+
+from .real import log, num_seeds, sweep
 
 NAMES = {'cora': 'Cora', 'citeseer': 'CiteSeer'}
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import torch
 
 from pyg_sip.pipeline import PretrainConfig, build_encoder, pretrain
-from pyg_sip.experiments.real import num_seeds, sweep
+
+from .real import num_seeds, sweep
 
 CONFIG = PretrainConfig(
     encoder='molecule', hidden_channels=64, out_channels=64, num_layers=3, dropout=0.1,

@@ -21,9 +21,10 @@ from pathlib import Path
 import torch
 
 from pyg_sip.pipeline import PretrainConfig, build_encoder, pretrain
-from pyg_sip.experiments.real import num_seeds, split_labelled, sweep
-from pyg_sip.experiments.real_citations import CONFIG as HEAD_CONFIG
-from pyg_sip.experiments.real_citations import PROBE_WEIGHT_DECAYS
+
+from .real import num_seeds, split_labelled, sweep
+from .real_citations import CONFIG as HEAD_CONFIG
+from .real_citations import PROBE_WEIGHT_DECAYS
 
 #: The labelled split: 20 per class, 500 validation, the rest test (seed 0).
 SPLIT = dict(per_class=20, num_val=500, seed=0)

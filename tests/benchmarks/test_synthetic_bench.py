@@ -7,8 +7,9 @@ import torch
 
 from pyg_sip.cli import main
 from pyg_sip.datasets import GraphletTopology, NoisyCliques
-from pyg_sip.experiments import synthetic
-from pyg_sip.experiments.synthetic import Job, make_jobs, run_job
+
+from study import synthetic
+from study.synthetic import Job, make_jobs, run_job
 
 KEYS = {'dataset', 'method', 'lambda', 'metric', 'mean', 'std', 'n_seeds', 'seconds'}
 
@@ -23,11 +24,11 @@ def one_thread():
 
 
 @pytest.fixture(scope='module')
-def quick(tmp_path_factory):
+def quick(tmp_path_factory, bench_dir):
     out = tmp_path_factory.mktemp('bench') / 'synthetic.json'
     png = out.with_suffix('.png')
-    code = main(['bench', 'synthetic', '--quick', '--no-progress', '--output', str(out),
-                 '--plot', str(png)])
+    code = main(['bench', *bench_dir, 'synthetic', '--quick', '--no-progress', '--output',
+                 str(out), '--plot', str(png)])
     return code, json.loads(out.read_text()), png
 
 
@@ -120,9 +121,10 @@ def test_comparison_table_shows_the_authors_numbers():
     assert '| 0.905 | 0.790 |' in table
 
 
-def test_bad_arguments_are_reported(capsys):
-    assert main(['bench', 'synthetic', '--seeds', '0']) == 2
-    assert '--seeds must be at least 1' in capsys.readouterr().err
+def test_bad_arguments_are_reported(capsys, bench_dir):
+    assert main(['bench', 'synthetic', '--seeds', '0', *bench_dir]) == 2
+    err = capsys.readouterr().err
+    assert err == 'pyg-sip: error: --seeds must be at least 1, got 0\n'
 
 
 @pytest.mark.slow
@@ -133,3 +135,15 @@ def test_worker_processes_give_the_same_runs():
     serial = synthetic.run_jobs(jobs, num_workers=1, progress=False)[0]
     parallel = synthetic.run_jobs(jobs, num_workers=2, progress=False)[0]
     assert [r['metrics'] for r in serial] == [r['metrics'] for r in parallel]
+
+
+def test_demo_rows_equal_the_benchmark_rows():
+    from pyg_sip.pipeline.demo import run_demo
+    from pyg_sip.pipeline.results import aggregate
+    config = dataclasses.replace(synthetic.BENCH_CONFIG, steps=3)
+    jobs = [Job('cliques', 'cliques_p0.05', 'cliques', (('noise', 0.05), ), lam, 2, config)
+            for lam in synthetic.LAMBDAS]
+    bench = aggregate(synthetic.run_jobs(jobs, progress=False)[0])
+    demo = run_demo(seeds=[2], noise=0.05, config=config, progress=False)
+    strip = [{k: v for k, v in r.items() if k != 'seconds'} for r in bench]
+    assert strip == [{k: v for k, v in r.items() if k != 'seconds'} for r in demo]

@@ -23,17 +23,18 @@ result).
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 from typing import Callable, Dict, Optional, Sequence
 
 #: ``--datasets`` name → module of its family (imported lazily).
 FAMILIES = {
-    'cora': 'pyg_sip.experiments.real_citations',
-    'citeseer': 'pyg_sip.experiments.real_citations',
-    'cora-text': 'pyg_sip.experiments.real_text',
-    'proteins': 'pyg_sip.experiments.real_proteins',
-    'molecules': 'pyg_sip.experiments.real_molecules',
+    'cora': '.real_citations',
+    'citeseer': '.real_citations',
+    'cora-text': '.real_text',
+    'proteins': '.real_proteins',
+    'molecules': '.real_molecules',
 }
 
 #: The datasets of the result rows, in table order.
@@ -44,9 +45,44 @@ ROW_DATASETS = ('cora', 'citeseer', 'cane-cora/transformer', 'cane-cora/minilm',
 SELECT_SEEDS = 3
 
 
+#: The environment variable naming the folder of the shipped datasets.
+DATASETS_ENV = 'PYG_SIP_DATASETS'
+#: A folder of every shipped dataset family: what makes a folder the shipped
+#: ``datasets/``.
+SHIPPED = ('planetoid', 'cane_cora_hepth', 'ppi_shs27k', 'deeploc_subsets',
+           'moleculenet_chemprop')
+
+
+def is_datasets_root(folder: Path) -> bool:
+    """Whether ``folder`` holds the shipped datasets (one folder per family)."""
+    return all((folder / name).is_dir() for name in SHIPPED)
+
+
 def default_root() -> Path:
-    """``datasets/`` of the source tree (where the data is shipped)."""
-    return Path(__file__).resolve().parents[2] / 'datasets'
+    r"""The folder of the shipped datasets: ``$PYG_SIP_DATASETS`` if set, else
+    ``datasets/`` of the checkout this file belongs to, else the first
+    ``datasets/`` found walking up from the current folder. Never a folder of
+    an installed package: the data ship with the checkout, not the wheel.
+
+    Raises:
+        PygSipError: If ``$PYG_SIP_DATASETS`` is not such a folder, or none
+            is found (the message says how to give one).
+    """
+    from pyg_sip.errors import PygSipError
+    env = os.environ.get(DATASETS_ENV)
+    if env:
+        if not is_datasets_root(Path(env)):
+            raise PygSipError(f'${DATASETS_ENV}={env} is not the shipped datasets/ folder of '
+                              f'a pyg_sip checkout (it needs {", ".join(SHIPPED)})')
+        return Path(env)
+    here = Path(__file__).resolve().parents[2] / 'datasets'
+    cwd = Path.cwd().resolve()
+    for folder in (here, *(parent / 'datasets' for parent in (cwd, *cwd.parents))):
+        if is_datasets_root(folder):
+            return folder
+    raise PygSipError(f'cannot find the shipped datasets/ folder (looked beside {here.parent} '
+                      f'and above {cwd}): run from a pyg_sip checkout, pass --root DIR or set '
+                      f'${DATASETS_ENV}')
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,8 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--quick', action='store_true',
                         help='tiny settings: checks that every pipeline runs')
     parser.add_argument('--root', type=Path, default=None,
-                        help='folder of the shipped datasets (default: datasets/ of the '
-                        'source tree)')
+                        help='folder of the shipped datasets (default: $PYG_SIP_DATASETS, '
+                        'else datasets/ of the checkout)')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: torch decides)')
     parser.add_argument('--verbose', action='store_true', help='log every run')
@@ -75,14 +111,18 @@ def run(args: argparse.Namespace) -> list[dict]:
 
     from pyg_sip.errors import PygSipError
     from pyg_sip.pipeline.results import aggregate
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     if args.seeds is not None and args.seeds < 1:
         raise PygSipError(f'--seeds must be positive (got {args.seeds})')
+    if args.threads is not None and args.threads < 1:
+        raise PygSipError(f'--threads must be positive (got {args.threads})')
     root = Path(args.root) if getattr(args, 'root', None) else default_root()
+    if not root.is_dir():
+        raise PygSipError(f'--root {root}: no such folder')
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     rows = []
     for name in dict.fromkeys(args.datasets):
-        module = importlib.import_module(FAMILIES[name])
+        module = importlib.import_module(FAMILIES[name], __package__)
         wall, cpu = time.perf_counter(), time.process_time()
         runs = module.run_dataset(name, root, args)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -23,8 +23,9 @@ from pathlib import Path
 import torch
 
 from pyg_sip.pipeline import PretrainConfig, build_encoder, pretrain
-from pyg_sip.experiments.real import num_seeds, sweep
-from pyg_sip.experiments.real_citations import PROBE_WEIGHT_DECAYS
+
+from .real import num_seeds, sweep
+from .real_citations import PROBE_WEIGHT_DECAYS
 
 #: A 2-layer, 64-wide Transformer over the first 128 residues, mean pooling.
 #: The structure loss is the margin contrastive loss on Euclidean distances:
@@ -60,7 +61,7 @@ def queries(edge_index: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
 
 def run_dataset(name: str, root: Path, args: argparse.Namespace) -> list[dict]:
     from pyg_sip.datasets import ProteinInteractionGraph, load_deeploc
-    from pyg_sip.eval import embed, link_retrieval, linear_probe
+    from pyg_sip.eval import embed, linear_probe, link_retrieval
     graph = ProteinInteractionGraph.from_shs27k(root / 'ppi_shs27k').to_sample_graph()
     folder = root / 'deeploc_subsets'
     probe_set = load_deeploc(folder / 'deeploc_our_val_set.fasta').to_sample_graph()
