@@ -9,7 +9,8 @@
 #
 # Environment: PYTHON (default: .venv/bin/python of the checkout, else python3),
 # OUT (the folder of the rows), LIMIT (seconds per benchmark, default 120),
-# ONLY (space-separated benchmark names to run, default all).
+# TOTAL (seconds for all of them, default 290: a benchmark gets at most what is
+# left), ONLY (space-separated benchmark names, default all, in the order run).
 # A benchmark missing from the checkout or without a --device flag is skipped
 # with a message; one that fails or runs out of time does not stop the others,
 # and the script exits 1 if any did.
@@ -19,6 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 DEVICE=${DEVICE:-cuda}
 LIMIT=${LIMIT:-120}
+TOTAL=${TOTAL:-290}
 if [[ -z ${PYTHON:-} ]]; then
     if [[ -x $repo/.venv/bin/python ]]; then PYTHON=$repo/.venv/bin/python; else PYTHON=python3; fi
 fi
@@ -47,14 +49,15 @@ declare -A CPU_ARGS=(
     [sequence]='--datasets shs27k --max-lengths 64 --batch-size 16 --repeats 1'
     [tanimoto]='--sizes 500 --partial-sizes --old-max 500 --alt-max 500 --format-max 500 --repeats 1'
 )
-NAMES=${ONLY:-losses sampler scaling sequence tanimoto}
+# GPU-bound ones first; the sampler samples on the CPU (it moves batches after).
+NAMES=${ONLY:-losses sequence tanimoto scaling sampler}
 
 if [[ $DEVICE == cuda ]] && ! "$PYTHON" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; then
     echo "gpu.sh: CUDA is not available to $PYTHON (use DEVICE=cpu for a dry run)" >&2
     exit 2
 fi
 
-echo "# device $DEVICE, python $PYTHON, rows to $OUT, at most ${LIMIT} s per benchmark"
+echo "# device $DEVICE, python $PYTHON, rows to $OUT, at most ${LIMIT} s per benchmark, ${TOTAL} s in all"
 failed=()
 start_all=$SECONDS
 for name in $NAMES; do
@@ -67,16 +70,23 @@ for name in $NAMES; do
         echo "== $name: skipped (benchmarks/$name.py has no --device flag)"
         continue
     fi
+    left=$((TOTAL - (SECONDS - start_all)))
+    if [[ $left -lt 10 ]]; then
+        echo "== $name: FAILED (no time left of TOTAL=${TOTAL} s)"
+        failed+=("$name")
+        continue
+    fi
+    limit=$((left < LIMIT ? left : LIMIT))
     if [[ $DEVICE == cuda ]]; then args=${CUDA_ARGS[$name]:-}; else args=${CPU_ARGS[$name]:-}; fi
     echo "== $name: $PYTHON benchmarks/$name.py --device $DEVICE $args --output $OUT/$name.json"
     start=$SECONDS
     # shellcheck disable=SC2086  # $args holds several flags
-    timeout "$LIMIT" "$PYTHON" "$script" --device "$DEVICE" $args --output "$OUT/$name.json" \
+    timeout "$limit" "$PYTHON" "$script" --device "$DEVICE" $args --output "$OUT/$name.json" \
         > "$OUT/$name.log" 2>&1
     rc=$?
     tail -n 25 "$OUT/$name.log"
     if [[ $rc -ne 0 ]]; then
-        [[ $rc -eq 124 ]] && why="over ${LIMIT} s" || why="exit code $rc"
+        [[ $rc -eq 124 ]] && why="over ${limit} s" || why="exit code $rc"
         echo "== $name: FAILED ($why; log: $OUT/$name.log)"
         failed+=("$name")
     else

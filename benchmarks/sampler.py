@@ -28,10 +28,14 @@ Throughput = pairs (or edges) of a batch / median process CPU time per batch
 over interleaved rounds, one thread.
 
     python benchmarks/sampler.py --khop --output benchmarks/results/perf_sampler.json
+
+``--merge`` keeps the rows of the existing output that a run does not
+measure (e.g. the PyG loaders, on a machine without pyg-lib/torch-sparse).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -148,6 +152,10 @@ def main() -> None:
                         help='also time k-hop neighbourhood sampling')
     parser.add_argument('--no-structured', action='store_true',
                         help='skip structured_negative_sampling')
+    parser.add_argument('--merge', action='store_true',
+                        help='with --output: keep the rows of the existing file that '
+                             'this run does not measure (same benchmark, impl, size, '
+                             'metric), replace the others')
     args = parser.parse_args()
     device = C.setup(args)
     if device.type != 'cpu':
@@ -223,7 +231,19 @@ def main() -> None:
         print(C.table([s for s in summary if s['N'] == N]), flush=True)
     print('\n# Summary (one thread; k-hop rows count sampled edges, or pairs '
           'for the whole message-passing batch)')
+    if args.merge and args.output and os.path.isfile(args.output):
+        rows = merged(args.output, rows)
     C.finish(rows, args.output, summary)
+
+
+def merged(path: str, rows: List[dict]) -> List[dict]:
+    r"""The rows of ``path`` that ``rows`` does not measure, then ``rows``."""
+    with open(path) as f:
+        old = json.load(f)
+    def key(r):
+        return r['benchmark'], r['impl'], r['size'], r['metric']
+    fresh = {key(r) for r in rows}
+    return [r for r in old if key(r) not in fresh] + list(rows)
 
 
 if __name__ == '__main__':

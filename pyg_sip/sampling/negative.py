@@ -60,11 +60,17 @@ class NegativeSampler:
     Sampling is vectorised rejection: ``num_rounds`` rounds of i.i.d.
     proposals from :math:`q`, rejecting the anchor, neighbours (a 64-bit
     neighbour signature per node rules out most non-edges, a binary search
-    on sorted edge keys settles the rest) and repeats (one sort of the
-    proposals). Anchors still short afterwards (tiny
-    candidate sets) enumerate :math:`\mathcal{C}(a)` exactly and complete it
-    with weighted random keys :math:`-\log(u_j) / w_j`, which continues the
-    same successive-sampling law.
+    on sorted edge keys settles the rest) and repeats (one radix sort of the
+    first round's proposals, then a comparison of each new proposal with its
+    row). ``'degree'`` proposals invert the cumulative weights with a guide
+    table (:class:`~pyg_sip.sampling.WeightedDraw`, :math:`O(1)` expected
+    per draw); ``'hard'`` proposals are two random gathers per step, and
+    anchors with at most :math:`2k` two-step walks skip the rounds. Anchors
+    still short afterwards (tiny candidate sets) enumerate
+    :math:`\mathcal{C}(a)` exactly and complete it with the smallest
+    weighted random keys :math:`-\log(u_j) / w_j` (:math:`w_j = q(j)`, the
+    walk probability for ``'hard'``), which continues the same
+    successive-sampling law.
 
     Args:
         graph (CSRGraph): The pre-training graph without self-loops.
