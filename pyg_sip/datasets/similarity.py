@@ -270,7 +270,9 @@ def tanimoto_graph(fingerprints: Tensor, k: Optional[int] = None,
     (:func:`count_dtype`: bfloat16 or int8 on CPUs, float16 on CUDA), whose
     matrix product gives the intersection counts of a block of rows with a
     block of columns; a running top-:math:`k` (or the threshold) reduces
-    each cache-sized tile (:func:`tanimoto_tiles`). Time :math:`O(N^2 B)`
+    each cache-sized tile (:func:`tanimoto_tiles`), and only the tiles on
+    and above the diagonal are computed (:math:`T` is symmetric: each
+    serves its rows and its columns). Time :math:`O(N^2 B / 2)`
     in hardware matrix units; memory :math:`O(N B / 8)` for the packed
     bits, :math:`O(N k)` for the running top-:math:`k`, plus at most
     :data:`KEY_BYTES` of unpacked columns. Similarities are exact float32
@@ -283,8 +285,8 @@ def tanimoto_graph(fingerprints: Tensor, k: Optional[int] = None,
         k (int, optional): Neighbours per sample. (default: :obj:`None`)
         threshold (float, optional): Similarity threshold in :math:`(0, 1]`.
             (default: :obj:`None`)
-        chunk_size (int, optional): Rows per tile. (default: 1,024 on CPUs,
-            8,192 on CUDA)
+        chunk_size (int, optional): Rows and columns of a tile.
+            (default: 2,048 on CPUs, 32,768 on CUDA)
         num_bits (int, optional): The fingerprint length when
             ``fingerprints`` is packed. (default: :obj:`None`)
 
@@ -301,8 +303,8 @@ def tanimoto_graph(fingerprints: Tensor, k: Optional[int] = None,
         return (torch.empty(2, 0, dtype=torch.long, device=device),
                 torch.empty(0, device=device))
     tile = None
-    if chunk_size is not None:
-        tile = (chunk_size, (CUDA_TILE if device.type == 'cuda' else CPU_TILE)[1])
+    if chunk_size is not None:  # square tiles: the upper triangle is computed
+        tile = (chunk_size, chunk_size)
     if k is not None:
         val, col = tanimoto_top_k(packed, num_bits, k, tile=tile)
         keep = val > 0
@@ -310,8 +312,8 @@ def tanimoto_graph(fingerprints: Tensor, k: Optional[int] = None,
         edge_index, weight = torch.stack([row, col[keep]]), val[keep]
     else:
         rows, cols, sims = [], [], []
-        for r0, c0, sim in tanimoto_tiles(packed, num_bits, tile=tile):
-            row, col = (sim >= threshold).nonzero(as_tuple=True)
+        for r0, c0, sim in tanimoto_tiles(packed, num_bits, tile=tile, upper=True):
+            row, col = (sim >= threshold).nonzero(as_tuple=True)  # to_undirected mirrors
             rows.append(row + r0)
             cols.append(col + c0)
             sims.append(sim[row, col].float())

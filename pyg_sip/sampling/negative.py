@@ -16,6 +16,8 @@ NEGATIVE_SAMPLING = ('uniform', 'degree', 'group', 'hard', 'in_batch')
 # 'hard': anchors with at most this many 2-step walks per negative slot are
 # enumerated exactly instead of filled by rejection.
 _WALKS_PER_SLOT = 2
+# ... and anchors with more than this many get extra rounds before that.
+_MANY_WALKS_PER_SLOT = 4
 
 
 def available_policies() -> Tuple[str, ...]:
@@ -99,6 +101,12 @@ class NegativeSampler:
             w = graph.degree.double().pow(0.75) if weights is None else weights
             self.weight = torch.as_tensor(w, dtype=torch.float64).view(-1).cpu()
             self.draw = WeightedDraw(self.weight)
+        if policy == 'hard':
+            # Random walks gather at random from the CSR arrays: 32-bit
+            # copies halve the memory they touch (where the ids fit).
+            small = graph.num_edges < 2**31
+            self._walk_csr = ((graph.rowptr.int(), graph.col.int()) if small
+                              else (graph.rowptr, graph.col))
         if policy == 'group':
             _, self.group_id = torch.unique(torch.as_tensor(group).view(-1).cpu(),
                                             return_inverse=True)
@@ -139,6 +147,12 @@ class NegativeSampler:
             few = (walks <= _WALKS_PER_SLOT * k).view(-1, 1)
             self._rounds((anchor, cand, ok, need & ~few, keys), propose,
                          generator)
+            # A slot still free in a row with many walks is bad luck (walks
+            # back to the anchor or its neighbours), not a small distance-2
+            # set: more rounds fill it for less than enumerating the walks.
+            many = (walks > _MANY_WALKS_PER_SLOT * k).view(-1, 1)
+            self._rounds((anchor, cand, ok, need & many, keys), propose,
+                         generator, 2 * self.num_rounds)
         else:
             self._rounds(state, propose, generator)
         self._exact(state, enumerate_, generator)
@@ -164,17 +178,18 @@ class NegativeSampler:
         g = self.graph  # an anchor without a 2-step walk proposes itself
         if g.num_edges == 0:
             return a.clone()
-        rowptr, last = g.rowptr, g.num_edges - 1
+        rowptr, col = self._walk_csr
+        last = g.num_edges - 1
         u = torch.rand((2, ) + a.shape, generator=gen, dtype=torch.float64)
         start = rowptr[a]
         deg_a = rowptr[a + 1] - start
         pos = start + torch.minimum((u[0] * deg_a).long(), deg_a - 1)
-        mid = g.col[pos.clamp_(0, last)]
+        mid = col[pos.clamp_(0, last)].long()
         # rowptr[mid + 1] shares a cache line with rowptr[mid]
         start = rowptr[mid]
         deg_mid = rowptr[mid + 1] - start
         pos = start + torch.minimum((u[1] * deg_mid).long(), deg_mid - 1)
-        out = g.col[pos.clamp_(0, last)]
+        out = col[pos.clamp_(0, last)].long()
         return torch.where((deg_a > 0) & (deg_mid > 0), out, a)
 
     def _propose_in_batch(self, a: Tensor, gen: Optional[torch.Generator],
@@ -229,7 +244,8 @@ class NegativeSampler:
         return valid
 
     def _rounds(self, state: Tuple[Tensor, ...], propose: Callable,
-                gen: Optional[torch.Generator]) -> None:
+                gen: Optional[torch.Generator],
+                num_rounds: Optional[int] = None) -> None:
         r"""Fills free slots by rejection; a slot keeps a proposal that is a
         valid candidate not already held by its row. ``state`` is
         ``(anchor, cand, ok, need, keys)``; ``cand`` and ``ok`` are updated.
@@ -242,7 +258,7 @@ class NegativeSampler:
         # Nothing held yet: the first round draws for every slot, needed or
         # not (no gathers), and keeps the needed ones.
         fresh = slot.numel() > 0 and not bool(ok.any())
-        for _ in range(self.num_rounds):
+        for _ in range(self.num_rounds if num_rounds is None else num_rounds):
             if slot.numel() == 0:
                 return
             if fresh:

@@ -119,3 +119,11 @@ def test_small_and_bad_inputs():
         tanimoto_graph(torch.tensor([[0., 1, 0], [1, 0, 2]]), k=1)
     with pytest.raises(PygSipError, match=r'shape \[N, bits\]'):
         tanimoto_graph(torch.ones(4), k=1)
+
+
+def test_device(device):
+    bits = tied_bits(seed=4).to(device)
+    got = as_dict(*(t.cpu() for t in tanimoto_graph(bits, k=3, chunk_size=16)))
+    ref = brute_force(bits.cpu(), k=3)
+    assert got.keys() == ref.keys()
+    assert all(got[e] == pytest.approx(ref[e], abs=1e-6) for e in ref)
