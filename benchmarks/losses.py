@@ -624,7 +624,8 @@ def main() -> None:
         import json
         with open(args.output) as f:
             old = json.load(f)
-        key = lambda r: (r['benchmark'], r['impl'], r['size'], r['metric'])
+        def key(r: dict) -> tuple:
+            return r['benchmark'], r['impl'], r['size'], r['metric']
         new = {key(r) for r in rows}
         rows = [r for r in old if key(r) not in new] + rows
     C.finish(rows, args.output, summary)

@@ -240,8 +240,10 @@ def merged(path: str, rows: List[dict]) -> List[dict]:
     r"""The rows of ``path`` that ``rows`` does not measure, then ``rows``."""
     with open(path) as f:
         old = json.load(f)
-    def key(r):
+
+    def key(r: dict) -> tuple:
         return r['benchmark'], r['impl'], r['size'], r['metric']
+
     fresh = {key(r) for r in rows}
     return [r for r in old if key(r) not in fresh] + list(rows)
 

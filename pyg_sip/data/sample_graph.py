@@ -61,6 +61,9 @@ class SampleGraph(Data):
       :func:`~torch_geometric.utils.from_smiles`), stored packed (see
       :mod:`pyg_sip.data.molecules`) and unpacked on access.
 
+    Each kind is one :class:`~pyg_sip.data.payload.Payload` class
+    (:attr:`payload_type`) that checks, selects, gathers and batches it.
+
     Every input is checked before any work is done; a violation raises
     :class:`~pyg_sip.errors.PygSipError` naming the offending index and
     value (see :meth:`validate`). The graph batches and slices like any

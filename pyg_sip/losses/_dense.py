@@ -190,14 +190,6 @@ def row_logsumexp(src: Tensor, add_one: bool = False) -> Tensor:
     return _RowLogSumExp.apply(src, add_one)
 
 
-def row_dots(x: Tensor, index: Tensor) -> Tensor:
-    r"""Dot products :math:`[M]` of the rows of ``x`` at the pairs ``index``
-    [2, M], by autograd through two row gathers (for few pairs)."""
-    with torch.autocast(x.device.type, enabled=False):
-        return (x.index_select(0, index[0]) *
-                x.index_select(0, index[1])).sum(-1)
-
-
 def gather_pairs(matrix: Tensor, index: Tensor) -> Tensor:
     r"""Entries :math:`[M]` of ``matrix`` [A, N] at the pairs ``index``
     [2, M]."""

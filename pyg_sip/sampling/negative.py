@@ -104,7 +104,7 @@ class NegativeSampler:
         if policy == 'hard':
             # Random walks gather at random from the CSR arrays: 32-bit
             # copies halve the memory they touch (where the ids fit).
-            small = graph.num_edges < 2**31
+            small = max(graph.num_edges, graph.num_nodes) < 2**31
             self._walk_csr = ((graph.rowptr.int(), graph.col.int()) if small
                               else (graph.rowptr, graph.col))
         if policy == 'group':
