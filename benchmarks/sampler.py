@@ -201,7 +201,7 @@ def main() -> None:
                             'ms/batch': C.fmt(seconds, 1e3),
                             'Mpairs/s': C.fmt(pairs / seconds, 1e-6)})
         if 'link_neighbor_loader' in times and 'pyg_sip:uniform' in times:
-            def rate(name):
+            def rate(name, impls=impls, times=times):
                 return sum(impls[name].pairs) / len(impls[name].pairs) / times[name]
             value = rate('pyg_sip:uniform') / rate('link_neighbor_loader')
             rows.append(C.row('sampler', 'pyg_sip:uniform', str(N),

@@ -101,8 +101,9 @@ def finetune(encoder: torch.nn.Module, graph: Any, train_idx: Tensor, val_idx: T
     if not hasattr(encoder, 'encode') or not hasattr(encoder, 'out_channels'):
         raise PygSipError("'encoder' must provide encode(batch) and 'out_channels'")
     n = graph.num_nodes
-    train_idx, val_idx, test_idx = (check_index(name, i, n, allow_empty=False).cpu().unique() for i, name in (
-        (train_idx, 'train_idx'), (val_idx, 'val_idx'), (test_idx, 'test_idx')))
+    train_idx, val_idx, test_idx = (
+        check_index(name, i, n, allow_empty=False).cpu().unique()
+        for i, name in ((train_idx, 'train_idx'), (val_idx, 'val_idx'), (test_idx, 'test_idx')))
     if y is None:
         y = getattr(graph, 'y', None)
         if y is None:

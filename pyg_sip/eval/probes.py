@@ -161,8 +161,9 @@ def linear_probe(emb: Tensor, y: Tensor, train_idx: Tensor, val_idx: Tensor,
     """
     emb = check_embeddings(emb)
     n = emb.size(0)
-    train_idx, val_idx, test_idx = (check_index(name, i, n, allow_empty=False).to(emb.device) for i, name in (
-        (train_idx, 'train_idx'), (val_idx, 'val_idx'), (test_idx, 'test_idx')))
+    train_idx, val_idx, test_idx = (
+        check_index(name, i, n, allow_empty=False).to(emb.device)
+        for i, name in ((train_idx, 'train_idx'), (val_idx, 'val_idx'), (test_idx, 'test_idx')))
     if not isinstance(y, Tensor):
         raise PygSipError(f"'y' must be a torch.Tensor (got {type(y).__name__})")
     task = infer_task(y, task)

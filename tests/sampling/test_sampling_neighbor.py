@@ -71,7 +71,7 @@ def test_sample_neighbors_brute_force(seed, directed, num_neighbors):
     assert len(set(zip(src, dst))) == len(src)
     # Hop h samples the nodes first reached at hop h - 1, in order.
     frontier, seen, hop_of = list(range(6)), 6, {}
-    for h, k in enumerate(num_neighbors):
+    for h in range(len(num_neighbors)):
         for t in frontier:
             hop_of[t] = h
         new = sorted({s for s, t in zip(ei[0].tolist(), ei[1].tolist())

@@ -173,7 +173,7 @@ def torn_write(tmp_path, run, name, *args):
 def test_sigkill_during_checkpoint_write(tmp_path, reference):
     run = tmp_path / 'run'
     stray = torn_write(tmp_path, run, CHECKPOINT, 12, 3, '--block', f'{CHECKPOINT}:2')
-    with pytest.raises(Exception):
+    with pytest.raises((RuntimeError, EOFError, OSError)):
         torch.load(stray, weights_only=True)  # half a file: what a plain write would leave
     assert checkpoint_step(run) == 3  # the previous checkpoint is intact
     check_folder(run, allowed_tmp=[stray.name])
