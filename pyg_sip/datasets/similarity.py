@@ -85,12 +85,17 @@ def unpack_bits(packed: Tensor, num_bits: int, dtype: torch.dtype = torch.bool) 
     return bits.view(packed.size(0), -1)[:, :num_bits].to(dtype)
 
 
-def _unpack_columns(packed: Tensor, num_bits: int, dtype: torch.dtype) -> Tensor:
-    """``unpack_bits(packed, num_bits, dtype).t()``, contiguous, built
-    without the untransposed copy."""
-    shifts = torch.arange(8, dtype=torch.uint8, device=packed.device)
-    bits = (packed.t().contiguous()[:, None, :] >> shifts[None, :, None]) & 1
-    return bits.view(-1, packed.size(0))[:num_bits].to(dtype)
+def _unpack_columns(packed: Tensor, num_bits: int, dtype: torch.dtype,
+                    step: int = 65536) -> Tensor:
+    """``unpack_bits(packed, num_bits, dtype).t()``, contiguous, filled
+    ``step`` samples at a time (no full-size intermediate)."""
+    shifts = torch.arange(8, dtype=torch.uint8, device=packed.device)[None, :, None]
+    out = torch.empty(num_bits, packed.size(0), dtype=dtype, device=packed.device)
+    for i in range(0, packed.size(0), step):
+        part = packed[i:i + step].t().contiguous()
+        bits = (part[:, None, :] >> shifts) & 1
+        out[:, i:i + step] = bits.view(-1, part.size(1))[:num_bits]
+    return out
 
 
 def fingerprint_counts(packed: Tensor) -> Tensor:

@@ -34,7 +34,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.losses.negatives import InBatchNegatives, _check_range
+from pyg_sip.sampling.in_batch import InBatchNegatives, check_pair_range
 from pyg_sip.utils.segment import lengths_to_ptr
 
 # Pairs per block = _BLOCK_ELEMENTS[device] // d: small blocks stay in the
@@ -101,7 +101,7 @@ def check_inputs(z: Tensor, pos_index: Tensor,
         check = pos_index.device.type == 'cpu' and not _is_compiling()
     for name, index in pairs:
         if check and index.numel() > 0:
-            _check_range(name, index, z.size(0))
+            check_pair_range(name, index, z.size(0))
     if isinstance(neg_index, InBatchNegatives):
         neg_index.check(z, pos_index, check)
 

@@ -8,6 +8,7 @@ from torch_geometric.data import Data
 
 from pyg_sip.errors import PygSipError
 from pyg_sip.sampling.batch import StructureBatch
+from pyg_sip.sampling.in_batch import InBatchNegatives
 from pyg_sip.sampling.csr import CSRGraph
 from pyg_sip.sampling.negative import NegativeSampler, check_policy
 from pyg_sip.sampling.neighbor import remove_pairs, sample_neighbors, sample_positives
@@ -51,7 +52,13 @@ class StructureLoader:
             ``num_nodes``; optional ``group`` and payload).
         batch_size (int): Anchors per batch.
         num_positives (int): Positives :math:`k^+` per anchor.
-        num_negatives (int): Negatives :math:`k^-` per anchor.
+        num_negatives (int or None): Negatives :math:`k^-` per anchor.
+            :obj:`None` (only with :obj:`'in_batch'`): every other sample of
+            the batch is a negative of each anchor except its pre-training
+            graph neighbours, given as an
+            :class:`~pyg_sip.sampling.InBatchNegatives` ``neg_index`` that
+            no :math:`[2, B^2]` pair list is built for (the setting of
+            in-batch InfoNCE / ``MultipleNegativesRankingLoss``).
         negative_sampling (str, optional): :obj:`'uniform'`, :obj:`'degree'`,
             :obj:`'group'`, :obj:`'hard'` or :obj:`'in_batch'`.
             (default: :obj:`'uniform'`)
@@ -107,7 +114,11 @@ class StructureLoader:
         N = check_int('graph.num_nodes', graph.num_nodes, low=0)
         check_int('batch_size', batch_size, low=1)
         check_int('num_positives', num_positives, low=0)
-        check_int('num_negatives', num_negatives, low=0)
+        if num_negatives is None and negative_sampling != 'in_batch':
+            raise PygSipError("'num_negatives' may be None (all in-batch "
+                              "negatives) only with negative_sampling="
+                              f"'in_batch', got {negative_sampling!r}")
+        check_int('num_negatives', num_negatives, low=0, optional=True)
         check_int('num_workers', num_workers, low=0)
         check_int('num_rounds', num_rounds, low=0)
         check_int('max_length', max_length, low=1, optional=True)
@@ -186,19 +197,22 @@ class StructureLoader:
         pos, pos_mask = sample_positives(g.rowptr, g.col, anchor,
                                          self.num_positives, generator)
         pos = pos.masked_select(pos_mask)
-        batch_nodes = None
-        if self.negative_sampling == 'in_batch':
-            batch_nodes = torch.cat([anchor, pos])
-        neg, neg_mask = self.negative_sampler(anchor, self.num_negatives,
-                                              generator, batch_nodes)
-        neg = neg.masked_select(neg_mask)
-
-        n_id, local = relabel(anchor, torch.cat([pos, neg]), g.num_nodes)
         row = torch.arange(B).view(-1, 1)
+        if self.num_negatives is None:  # every other sample of the batch
+            n_id, local = relabel(anchor, pos, g.num_nodes)
+            neg_index = InBatchNegatives(num_anchors=B,
+                                         exclude=self._neighbours_within(anchor, n_id))
+        else:
+            batch_nodes = (torch.cat([anchor, pos]) if self.negative_sampling == 'in_batch'
+                           else None)
+            neg, neg_mask = self.negative_sampler(anchor, self.num_negatives,
+                                                  generator, batch_nodes)
+            neg = neg.masked_select(neg_mask)
+            n_id, local = relabel(anchor, torch.cat([pos, neg]), g.num_nodes)
+            neg_index = torch.stack([row.expand_as(neg_mask).masked_select(neg_mask),
+                                     local[pos.numel():]])
         pos_index = torch.stack([row.expand_as(pos_mask).masked_select(pos_mask),
                                  local[:pos.numel()]])
-        neg_index = torch.stack([row.expand_as(neg_mask).masked_select(neg_mask),
-                                 local[pos.numel():]])
         num_embedded = n_id.numel()
 
         edge_index = None
@@ -214,6 +228,19 @@ class StructureLoader:
         if edge_index is not None:
             batch.edge_index = edge_index
         return batch
+
+    def _neighbours_within(self, anchor: Tensor, n_id: Tensor) -> Tensor:
+        r"""The local pairs :math:`[2, E]` (anchor row, sample row) of the
+        pre-training graph's edges from ``anchor`` (rows :math:`[0, B)` of
+        ``n_id``) to the samples of ``n_id``: the false negatives of
+        in-batch negatives."""
+        seg, nbr = self.structure.neighbors(anchor)
+        if n_id.numel() == 0 or nbr.numel() == 0:
+            return torch.empty(2, 0, dtype=torch.long)
+        sorted_id, perm = n_id.sort()
+        at = torch.searchsorted(sorted_id, nbr).clamp_(max=n_id.numel() - 1)
+        hit = sorted_id[at] == nbr
+        return torch.stack([seg[hit], perm[at[hit]]])
 
     def _payload(self, n_id: Tensor) -> Dict[str, Any]:
         if callable(getattr(type(self.graph), 'payload', None)):

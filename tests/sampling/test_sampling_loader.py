@@ -243,3 +243,32 @@ def test_anchors_without_neighbours_get_no_pairs(policy):
         assert not {6, 7, 8, 9} & set(anchors)
         assert all(a != b and (a, b) not in edges for a, b in zip(anchors, negs))
         assert len(set(zip(anchors, negs))) == len(negs)
+
+
+@pytest.mark.parametrize('num_neighbors', [None, [3, 2]])
+def test_all_in_batch_negatives_equal_brute_force(num_neighbors):
+    from pyg_sip.losses import InBatchNegatives, info_nce
+    gen = torch.Generator().manual_seed(3)
+    n = 60
+    ei = torch.randint(0, n, (2, 200), generator=gen)
+    ei = ei[:, ei[0] != ei[1]]
+    graph = SampleGraph(x=torch.randn(n, 5, generator=gen), edge_index=ei)
+    loader = StructureLoader(graph, batch_size=16, num_positives=2, num_negatives=None,
+                             negative_sampling='in_batch', num_neighbors=num_neighbors, seed=0)
+    edges = set(map(tuple, graph.edge_index.t().tolist()))
+    for batch in loader:
+        assert isinstance(batch.neg_index, InBatchNegatives)
+        u, n_id = batch.num_embedded, batch.n_id.tolist()
+        neg = batch.neg_index.neg_index(batch.pos_index, u)
+        want = {(a, j) for a in range(batch.num_anchors) for j in range(u)
+                if j != a and (n_id[a], n_id[j]) not in edges}
+        assert set(map(tuple, neg.t().tolist())) == want
+        z = torch.randn(u, 8, dtype=torch.float64, generator=gen)
+        torch.testing.assert_close(info_nce(z, batch.pos_index, batch.neg_index),
+                                   info_nce(z, batch.pos_index, neg))
+
+
+def test_num_negatives_none_needs_in_batch():
+    graph = SampleGraph(x=torch.randn(4, 2), edge_index=torch.tensor([[0, 1], [1, 2]]))
+    with pytest.raises(PygSipError, match="only with negative_sampling='in_batch', got 'uniform'"):
+        StructureLoader(graph, batch_size=2, num_positives=1, num_negatives=None)
