@@ -92,7 +92,9 @@ class PretrainConfig:
         grad_clip (float, optional): max gradient norm (> 0), ``None`` for
             no clipping.
         num_positives (int), num_negatives (int), negative_sampling (str):
-            structure sampling (see :class:`~pyg_sip.sampling.StructureLoader`).
+            structure sampling (see :class:`~pyg_sip.sampling.StructureLoader`);
+            ``num_negatives=None`` with ``'in_batch'``: every other sample of
+            the batch is a negative.
         num_neighbors (list[int], optional): k-hop fan-outs for ``'gnn'``.
         structure_loss (str), loss_kwargs (dict): the structure loss by its
             registered name and its keyword arguments.
@@ -119,7 +121,7 @@ class PretrainConfig:
     schedule: str = 'linear'
     grad_clip: Optional[float] = 1.0
     num_positives: int = 4
-    num_negatives: int = 16
+    num_negatives: Optional[int] = 16
     negative_sampling: str = 'uniform'
     num_neighbors: Optional[list[int]] = None
     structure_loss: str = 'margin_contrastive'
@@ -133,7 +135,8 @@ class PretrainConfig:
                      'max_length', 'steps', 'batch_size', 'num_positives'):
             check_int(name, getattr(self, name), 1)
         check_int('warmup_steps', self.warmup_steps, 0)
-        check_int('num_negatives', self.num_negatives, 0)
+        if self.num_negatives is not None or self.negative_sampling != 'in_batch':
+            check_int('num_negatives', self.num_negatives, 0)  # None: all in-batch negatives
         self.dropout = check_float('dropout', self.dropout, 0.0, 1.0)
         self.mask_rate = check_float('mask_rate', self.mask_rate, 0.0, 1.0)
         self.lr = check_float('lr', self.lr, 0.0, low_open=True)

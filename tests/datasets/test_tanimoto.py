@@ -75,6 +75,8 @@ def test_packed_input(monkeypatch):
     packed = similarity.pack_bits(bits)
     assert packed.shape == (40, 3) and packed.dtype == torch.uint8
     assert torch.equal(similarity.unpack_bits(packed, 21), bits)
+    assert torch.equal(similarity._unpack_columns(packed, 21, torch.int8, step=6),
+                       bits.t().to(torch.int8))
     # bit j is bit j % 8 of byte j // 8 (an independent packing):
     ref = [sum(int(b) << (j % 8) for j, b in enumerate(row.tolist()) if j // 8 == w)
            for row in bits[:2] for w in range(3)]

@@ -102,3 +102,10 @@ def test_run_config_round_trip(tmp_path):
         RunConfig.from_file(path)
     with pytest.raises(PygSipError, match='no such config file'):
         RunConfig.from_file(tmp_path / 'missing.json')
+
+
+def test_all_in_batch_negatives_config():
+    config = PretrainConfig(num_negatives=None, negative_sampling='in_batch')
+    assert config.num_negatives is None
+    with pytest.raises(PygSipError, match="'num_negatives'"):
+        PretrainConfig(num_negatives=None, negative_sampling='uniform')
