@@ -102,6 +102,9 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     if state == 'finished':
         print(f'{args.out} already holds this finished run ({WEIGHTS}): nothing to do')
         return
+    from pyg_sip.train import dist_info
+    if dist_info()[0] != 0:  # under torchrun, rank 0 speaks for the run
+        return
     done = {'new': 'saved', 'resume': 'resumed from its checkpoint and saved',
             'overwrite': 'replaced the earlier run and saved'}[state]
     print(f'{done} the pre-trained encoder to {args.out / WEIGHTS}')

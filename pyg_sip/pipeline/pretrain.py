@@ -16,7 +16,7 @@ from pyg_sip.nn import GNNEncoder, MLPEncoder, MoleculeEncoder, SequenceEncoder
 from pyg_sip.objective import SIPObjective
 from pyg_sip.pipeline.config import PretrainConfig
 from pyg_sip.sampling import StructureLoader
-from pyg_sip.train import Trainer
+from pyg_sip.train import Trainer, init_distributed, shard
 
 #: The payload each encoder reads.
 _PAYLOAD = {'sequence': 'tokens', 'hf': 'tokens', 'mlp': 'x', 'gnn': 'x',
@@ -99,6 +99,9 @@ def make_trainer(graph: SampleGraph, lam: float, config: PretrainConfig, seed: i
                              negative_sampling=config.negative_sampling,
                              num_neighbors=num_neighbors, input_nodes=input_nodes,
                              shuffle=True, seed=seed, max_length=config.max_length)
+    rank, world_size = init_distributed()  # under torchrun: a shard of the anchors a rank
+    if world_size > 1:
+        loader.input_nodes = shard(loader.input_nodes, rank, world_size)
     objective = SIPObjective(config.structure_loss, lam=lam, **config.loss_kwargs)
     return Trainer(encoder, objective, loader, max_steps=config.steps, lr=config.lr,
                    weight_decay=config.weight_decay, warmup_steps=config.warmup_steps,

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
+import torch
+
 from pyg_sip.data import SampleGraph, load_graph, load_tokenizer, save_graph, save_tokenizer
 from pyg_sip.data.tokenizers import Tokenizer
 from pyg_sip.errors import PygSipError
@@ -112,16 +114,20 @@ def pretrain_run(config: RunConfig, out: str | Path, overwrite: bool = False,
     if state == 'resume' and (out / SPEC).is_file() and read_json(out / SPEC) != spec:
         raise PygSipError(f'{out / SPEC}: the data changed since the run began '
                           f'({read_json(out / SPEC)} -> {spec}); pass --overwrite to restart')
-    if state == 'overwrite':
-        clear_run(out)
-    out.mkdir(parents=True, exist_ok=True)
-    clean_stale_tmp(out)
-    if state != 'resume' or not (out / CONFIG).is_file():
-        write_json(out / CONFIG, config.to_dict())
-    write_json(out / SPEC, spec)
-    write_json(out / REPORT, _json_safe(report))
-    if tokenizer is not None:
-        save_tokenizer(tokenizer, out / TOKENIZER)
+    if trainer.rank == 0:  # under torchrun, rank 0 writes the folder
+        if state == 'overwrite':
+            clear_run(out)
+        out.mkdir(parents=True, exist_ok=True)
+        clean_stale_tmp(out)
+        if state != 'resume' or not (out / CONFIG).is_file():
+            write_json(out / CONFIG, config.to_dict())
+        write_json(out / SPEC, spec)
+        write_json(out / REPORT, _json_safe(report))
+        if tokenizer is not None:
+            save_tokenizer(tokenizer, out / TOKENIZER)
+    if trainer.world_size > 1:
+        torch.distributed.barrier()  # the other ranks resume from what rank 0 left
     trainer.fit()
-    save_weights(trainer.encoder, out)
+    if trainer.rank == 0:
+        save_weights(trainer.encoder, out)
     return state

@@ -319,3 +319,28 @@ def test_hf_run_export_and_embed(tmp_path):
     model = st.SentenceTransformer(str(st_out), device='cpu')
     got = torch.as_tensor(model.encode(['protein interact graph', 'learn the cell']))
     assert torch.allclose(got, saved['embeddings'], atol=1e-5)
+
+
+def test_torchrun_pretrain_runs_data_parallel_and_rank0_writes(tmp_path):
+    import subprocess
+    import sys
+
+    from pyg_sip import SampleGraph, load_encoder, save_graph
+    gen = torch.Generator().manual_seed(0)
+    n = 80
+    ei = torch.randint(0, n, (2, 300), generator=gen)
+    save_graph(SampleGraph(x=torch.randn(n, 6, generator=gen), edge_index=ei[:, ei[0] != ei[1]]),
+               tmp_path / 'g.pt')
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+           '-m', 'pyg_sip.cli', 'pretrain', '--graph', str(tmp_path / 'g.pt'),
+           '--out', str(tmp_path / 'run'), '--steps', '4', '--batch-size', '16',
+           '--no-progress']
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count('saved the pre-trained encoder') == 1  # rank 0 only
+    steps = [json.loads(line)['step'] for line in
+             (tmp_path / 'run' / 'metrics.jsonl').read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 4
+    encoder, _ = load_encoder(tmp_path / 'run')
+    assert all(torch.isfinite(p).all() for p in encoder.parameters())
