@@ -76,9 +76,9 @@ def export_sentence_transformers(encoder: HFEncoder, out_dir: PathLike,
 
     :obj:`sentence_transformers.SentenceTransformer(out_dir)` loads it
     offline, and its :obj:`encode(texts)` equals the encoder's embeddings of
-    the same texts (for texts within :obj:`max_length` tokens: longer ones
-    are truncated by both, but sentence-transformers keeps the closing
-    special token). Requires the :obj:`text` extra
+    the same texts (longer ones than :obj:`max_length` tokens are truncated
+    alike by both, keeping the closing special token). Requires the
+    :obj:`text` extra
     (:obj:`sentence-transformers`).
 
     Args:

@@ -239,6 +239,28 @@ class HFEncoder(TokenEncoder):
                               'none was given')
         return cls(**kwargs)
 
+    def truncate(self, input_ids: Tensor,
+                 attention_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        r"""Keeps the first :obj:`max_length` positions, as the Hugging Face
+        tokenizer's own truncation does: a longer sequence that ends with the
+        tokenizer's closing token (``[SEP]``, ``</s>``, ``<eos>``) keeps it
+        in its last kept position."""
+        ids, mask = super().truncate(input_ids, attention_mask)
+        hf = self.tokenizer.hf_tokenizer
+        end_ids = [i for i in (getattr(hf, 'sep_token_id', None),
+                               getattr(hf, 'eos_token_id', None)) if i is not None]
+        if not end_ids or input_ids.size(1) <= self.max_length:
+            return ids, mask
+        full = (input_ids != self.pad_id if attention_mask is None
+                else attention_mask.bool())
+        length = full.sum(dim=1)
+        last = input_ids.gather(1, (length - 1).clamp(min=0).view(-1, 1)).view(-1)
+        cut = (length > self.max_length) & torch.isin(
+            last, torch.tensor(end_ids, device=last.device))
+        ids = ids.clone()
+        ids[:, -1] = torch.where(cut, last, ids[:, -1])
+        return ids, mask
+
     def encode_block(self, input_ids: Tensor,
                      key_mask: Tensor) -> Tuple[Tensor, Tensor]:
         r"""Encodes one padded block of truncated, checked sequences (see

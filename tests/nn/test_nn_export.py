@@ -169,3 +169,24 @@ def test_export_errors(tiny_bert_dir, tmp_path):
     assert not (tmp_path / 'y').exists()
     # A failed write leaves no staging folder behind:
     assert [p.name for p in tmp_path.iterdir()] == ['file']
+
+
+@pytest.mark.parametrize('pooling', ['cls', 'mean'])
+def test_long_texts_truncate_like_the_hf_tokenizer(pooling, tiny_bert_dir, tmp_path):
+    # Texts longer than max_length keep their closing [SEP], as the Hugging
+    # Face tokenizer's truncation (and so sentence-transformers) does.
+    st = pytest.importorskip('sentence_transformers')
+    encoder = HFEncoder(tiny_bert_dir, pooling=pooling, max_length=5,
+                        bucket_tokens=None).eval()
+    texts = ['the graph of a protein proteins interact', 'graph', TEXTS[2]]
+    input_ids, mask = padded(encoder, texts)
+    ids, _ = encoder.truncate(input_ids, mask)
+    hf = encoder.tokenizer.hf_tokenizer
+    expected_ids = hf(texts, truncation=True, max_length=5, padding=True,
+                      return_tensors='pt')['input_ids']
+    assert torch.equal(ids[:, :expected_ids.size(1)], expected_ids)
+    out = export_sentence_transformers(encoder, tmp_path / 'st')
+    model = st.SentenceTransformer(str(out), device='cpu', local_files_only=True)
+    with torch.no_grad():
+        z = encoder(input_ids, mask)
+    assert torch.allclose(model.encode(texts, convert_to_tensor=True), z, atol=1e-5)
