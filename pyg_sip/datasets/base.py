@@ -64,7 +64,8 @@ class SampleReader:
     def to_sample_graph(self, tokenizer: Any = None, min_freq: Optional[int] = None,
                         max_vocab: Optional[int] = None):
         r"""The :class:`~pyg_sip.data.SampleGraph` of the samples, with the
-        attributes and :attr:`report` as ``graph.report``.
+        attributes, :attr:`report` as ``graph.report`` and, for sequence
+        payloads, the tokenizer as ``graph.tokenizer``.
 
         Args:
             tokenizer (optional): For sequence payloads, a :mod:`pyg_sip`

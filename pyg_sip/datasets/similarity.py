@@ -86,7 +86,7 @@ def unpack_bits(packed: Tensor, num_bits: int, dtype: torch.dtype = torch.bool) 
 
 
 def _unpack_columns(packed: Tensor, num_bits: int, dtype: torch.dtype,
-                    step: int = 65536) -> Tensor:
+                    step: int = 8192) -> Tensor:
     """``unpack_bits(packed, num_bits, dtype).t()``, contiguous, filled
     ``step`` samples at a time (no full-size intermediate)."""
     shifts = torch.arange(8, dtype=torch.uint8, device=packed.device)[None, :, None]
@@ -102,7 +102,7 @@ def fingerprint_counts(packed: Tensor) -> Tensor:
     """The number of set bits of every packed fingerprint (a 256-entry
     lookup table over bytes, in row blocks)."""
     table = _POPCOUNT.to(packed.device)
-    step = 65536
+    step = 8192
     return torch.cat([table[packed[i:i + step].long()].sum(1)  # O(step * W) memory
                       for i in range(0, packed.size(0), step)]
                      or [torch.zeros(0, dtype=torch.long, device=packed.device)])

@@ -118,7 +118,8 @@ class StructureLoader:
             raise PygSipError("'num_negatives' may be None (all in-batch "
                               "negatives) only with negative_sampling="
                               f"'in_batch', got {negative_sampling!r}")
-        check_int('num_negatives', num_negatives, low=0, optional=True)
+        if num_negatives is not None:
+            check_int('num_negatives', num_negatives, low=0)
         check_int('num_workers', num_workers, low=0)
         check_int('num_rounds', num_rounds, low=0)
         check_int('max_length', max_length, low=1, optional=True)

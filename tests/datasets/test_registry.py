@@ -67,6 +67,7 @@ def test_build_cane_and_planetoid(tmp_path):
                                               min_freq='2')
     assert graph.num_nodes == 2277 and report['counts']['nodes'] == 2277
     assert report['dropped']['edges_self_loop'] > 0
+    assert graph.tokenizer.vocab_size == graph.vocab_size  # the fitted vocabulary
     json.dumps(report)  # plain data
     shutil.copytree(DATA / 'planetoid' / 'Cora' / 'raw', tmp_path / 'Cora' / 'raw')
     graph, report = get_adapter('planetoid').build(root=tmp_path, name='Cora', split='full')
@@ -77,3 +78,4 @@ def test_build_cane_and_planetoid(tmp_path):
 def test_build_synthetic():
     graph, report = get_adapter('cliques').build(num_cliques='3', clique_size=4, seed=1)
     assert graph.num_nodes == 12 and report['counts'] == {'samples': 12, 'edges': 18}
+    assert graph.tokenizer.vocab_size == graph.vocab_size
