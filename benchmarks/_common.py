@@ -92,8 +92,9 @@ def setup(args: argparse.Namespace) -> torch.device:
 
 
 def machine_line(device: torch.device, threads: int) -> str:
-    from pyg_sip.typing import WITH_PYG_LIB, WITH_TORCH_SCATTER, WITH_TORCH_SPARSE
     import torch_geometric
+
+    from pyg_sip.typing import WITH_PYG_LIB, WITH_TORCH_SCATTER, WITH_TORCH_SPARSE
     cpu = platform.processor() or platform.machine()
     try:
         with open('/proc/cpuinfo') as f:

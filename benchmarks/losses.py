@@ -67,12 +67,12 @@ if '--native-scatter' in sys.argv:  # must precede importing pyg_sip
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
-
 import pyg_sip.losses as L  # noqa: E402
 from pyg_sip.losses import _pairs, _segment  # noqa: E402
 from pyg_sip.losses.triplet import triplets  # noqa: E402
 from pyg_sip.sampling.csr import sample_without_replacement  # noqa: E402
+
+import _common as C  # noqa: E402
 
 LOSSES = ('margin_contrastive', 'triplet_margin', 'multi_similarity',
           'info_nce', 'bilinear', 'triplet_hard')
@@ -444,9 +444,10 @@ def main() -> None:
                         help='suffix for impl names, e.g. a backend')
     args = parser.parse_args()
     device = C.setup(args)
+    sparse = device.type == 'cpu' and _pairs.BACKEND != 'gather'
     print(f'# torch-scatter used by the losses: {_segment.USE_TORCH_SCATTER}; '
           f'pair backend on {device.type}: '
-          f"{'sparse CSR kernels' if device.type == 'cpu' and _pairs.BACKEND != 'gather' else 'blocked gather'}")
+          f"{'sparse CSR kernels' if sparse else 'blocked gather'}")
     if device.type == 'cpu' and not args.no_memory and not C.cpu_peak_supported():
         print('# peak memory: /proc/self/clear_refs not writable, skipped')
         args.no_memory = True
@@ -542,7 +543,7 @@ def main() -> None:
                     else:
                         raise SystemExit(f'unknown impl {impl}')
                     runs[impl, loss] = run
-            times = C.measure({f'{i}|{l}': f for (i, l), f in runs.items()},
+            times = C.measure({f'{i}|{name}': f for (i, name), f in runs.items()},
                               device, args.repeats)
             memory: Dict[str, int] = {}
             if not args.no_memory:

@@ -44,13 +44,13 @@ from typing import Callable, Dict, List
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
-
 from torch_geometric.data import Data  # noqa: E402
 from torch_geometric.utils import structured_negative_sampling  # noqa: E402
 
 from pyg_sip.sampling import StructureLoader, sample_neighbors  # noqa: E402
 from pyg_sip.typing import WITH_PYG_LIB, WITH_TORCH_SPARSE  # noqa: E402
+
+import _common as C  # noqa: E402
 
 POLICIES = ('uniform', 'degree', 'group', 'hard', 'in_batch')
 NUM_POS, NUM_NEG = 8, 32

@@ -32,12 +32,12 @@ from typing import Dict, List, Tuple
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
-
 from pyg_sip.data import SampleGraph  # noqa: E402
 from pyg_sip.nn import MLPEncoder, SequenceEncoder  # noqa: E402
 from pyg_sip.objective import SIPObjective  # noqa: E402
 from pyg_sip.sampling import StructureLoader  # noqa: E402
+
+import _common as C  # noqa: E402
 
 NUM_POS, NUM_NEG, DIM, FEATURES = 8, 32, 128, 64
 

@@ -1,5 +1,8 @@
 r"""Samples, the pre-training graph :math:`G_{PT}` over them, and the
 tokenizers that turn per-sample sequences into token ids."""
+from pyg_sip.data.io import load_graph, save_graph
+from pyg_sip.data.payload import PAYLOADS, FeaturePayload, MoleculePayload, Payload, TokenPayload
+from pyg_sip.data.sample_graph import SampleGraph
 from pyg_sip.data.tokenizers import (
     CLS_ID,
     MASK_ID,
@@ -13,9 +16,6 @@ from pyg_sip.data.tokenizers import (
     load_tokenizer,
     save_tokenizer,
 )
-from pyg_sip.data.payload import PAYLOADS, FeaturePayload, MoleculePayload, Payload, TokenPayload
-from pyg_sip.data.sample_graph import SampleGraph
-from pyg_sip.data.io import load_graph, save_graph
 
 __all__ = [
     'SampleGraph',

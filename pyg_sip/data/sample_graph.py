@@ -19,8 +19,14 @@ from pyg_sip.data.payload import PAYLOAD_KEYS, PAYLOADS, Payload, payload_from_a
 from pyg_sip.data.tokenizers import PAD_ID, AminoAcidTokenizer, describe_unknown, encode_ragged
 from pyg_sip.data.validate import check_edge_weight, check_node_attr
 from pyg_sip.errors import PygSipError
-from pyg_sip.utils.checks import (as_tensor, check_edge_index, check_index, check_int,
-                                   check_positive, first_true)
+from pyg_sip.utils.checks import (
+    as_tensor,
+    check_edge_index,
+    check_index,
+    check_int,
+    check_positive,
+    first_true,
+)
 from pyg_sip.utils.segment import end_to_ptr, ptr_to_end
 
 IndexLike = Union[Tensor, Sequence[int]]

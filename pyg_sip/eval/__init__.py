@@ -1,11 +1,11 @@
 """Evaluation of sample embeddings: embedding, probes, fine-tuning, link
 retrieval and diagnostics of the pre-training graph."""
+from pyg_sip.eval.diagnostics import graph_alignment, label_smoothness
 from pyg_sip.eval.embed import embed
+from pyg_sip.eval.finetune import finetune
 from pyg_sip.eval.metrics import auroc, spearman
 from pyg_sip.eval.probes import knn_probe, linear_probe
-from pyg_sip.eval.finetune import finetune
 from pyg_sip.eval.retrieval import link_retrieval
-from pyg_sip.eval.diagnostics import graph_alignment, label_smoothness
 
 __all__ = [
     'embed',

@@ -8,8 +8,8 @@ from torch import Tensor
 from tqdm import tqdm
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.utils.checks import check_index, check_positive
 from pyg_sip.sampling import CSRGraph, StructureBatch, sample_neighbors
+from pyg_sip.utils.checks import check_index, check_positive
 
 # Above this many samples, graph encoders run per batch over k-hop
 # neighbourhoods instead of once over the full graph (unless told otherwise).

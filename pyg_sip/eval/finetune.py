@@ -11,8 +11,8 @@ from tqdm import tqdm
 from pyg_sip.errors import PygSipError
 from pyg_sip.eval._checks import check_targets
 from pyg_sip.eval.embed import encode_ids, iter_batches, module_device
-from pyg_sip.utils.checks import check_choice, check_index, check_positive
 from pyg_sip.eval.metrics import TASKS, is_better, selection_metric, task_metrics
+from pyg_sip.utils.checks import check_choice, check_index, check_positive
 
 
 def _loss(task: str, out: Tensor, y: Tensor) -> Optional[Tensor]:

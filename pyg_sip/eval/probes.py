@@ -8,8 +8,8 @@ from torch import Tensor
 
 from pyg_sip.errors import PygSipError
 from pyg_sip.eval._checks import check_categorical, check_embeddings, check_targets, infer_task
-from pyg_sip.utils.checks import check_index, check_positive
 from pyg_sip.eval.metrics import class_auroc, is_better, selection_metric, task_metrics
+from pyg_sip.utils.checks import check_index, check_positive
 
 # Rows x samples per distance block: bounds the memory of the k-NN search.
 _BLOCK_ELEMENTS = 1 << 24

@@ -12,16 +12,14 @@ sample of the batch as negatives without a pair list; such dense negatives,
 and explicit pair lists covering an eighth of all row pairs, are computed
 from one [A, N] score matrix (a matrix product) instead.
 """
-from pyg_sip.losses.registry import available_losses, get_loss, register_loss
-from pyg_sip.losses.contrastive import (MarginContrastiveLoss,
-                                        margin_contrastive)
-from pyg_sip.losses.triplet import TripletMarginLoss, triplet_margin
-from pyg_sip.losses.multi_similarity import (MultiSimilarityLoss,
-                                             multi_similarity)
-from pyg_sip.losses.info_nce import InfoNCELoss, info_nce
-from pyg_sip.losses.bilinear import BilinearLinkLoss, bilinear_link
 from pyg_sip.losses._segment import segment_logsumexp
+from pyg_sip.losses.bilinear import BilinearLinkLoss, bilinear_link
+from pyg_sip.losses.contrastive import MarginContrastiveLoss, margin_contrastive
+from pyg_sip.losses.info_nce import InfoNCELoss, info_nce
+from pyg_sip.losses.multi_similarity import MultiSimilarityLoss, multi_similarity
 from pyg_sip.losses.negatives import InBatchNegatives
+from pyg_sip.losses.registry import available_losses, get_loss, register_loss
+from pyg_sip.losses.triplet import TripletMarginLoss, triplet_margin
 
 __all__ = [
     'margin_contrastive',

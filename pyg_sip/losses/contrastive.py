@@ -6,8 +6,7 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from pyg_sip.losses._dense import _distance_backward, _distances
-from pyg_sip.losses._pairs import (check_inputs, nan_unless_finite,
-                                   pair_scores, upcast)
+from pyg_sip.losses._pairs import check_inputs, nan_unless_finite, pair_scores, upcast
 from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
 from pyg_sip.losses.registry import register_loss
 

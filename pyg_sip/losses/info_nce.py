@@ -8,9 +8,14 @@ from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
 from pyg_sip.losses._dense import _symmetric
-from pyg_sip.losses._pairs import (check_inputs, cosine,
-                                   masked_mean, nan_unless_finite,
-                                   pair_scores, upcast)
+from pyg_sip.losses._pairs import (
+    check_inputs,
+    cosine,
+    masked_mean,
+    nan_unless_finite,
+    pair_scores,
+    upcast,
+)
 from pyg_sip.losses._segment import segment_logsumexp
 from pyg_sip.losses.negatives import NegIndex, dense_path, resolve
 from pyg_sip.losses.registry import register_loss

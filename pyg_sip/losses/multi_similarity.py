@@ -5,11 +5,8 @@ import torch
 from torch import Tensor, nn
 
 from pyg_sip.losses._dense import dense_scores, gather_pairs, row_logsumexp
-from pyg_sip.losses._pairs import (check_inputs, cosine,
-                                   masked_mean, nan_unless_finite,
-                                   pair_scores)
-from pyg_sip.losses._segment import (segment_count, segment_logsumexp,
-                                     segment_max, segment_min)
+from pyg_sip.losses._pairs import check_inputs, cosine, masked_mean, nan_unless_finite, pair_scores
+from pyg_sip.losses._segment import segment_count, segment_logsumexp, segment_max, segment_min
 from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
 from pyg_sip.losses.registry import register_loss
 from pyg_sip.utils.checks import check_positive

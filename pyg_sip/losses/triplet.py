@@ -7,8 +7,7 @@ from torch import Tensor, nn
 
 from pyg_sip.errors import PygSipError
 from pyg_sip.losses._dense import dense_scores, gather_pairs
-from pyg_sip.losses._pairs import (check_inputs, masked_mean,
-                                   nan_unless_finite, pair_scores, upcast)
+from pyg_sip.losses._pairs import check_inputs, masked_mean, nan_unless_finite, pair_scores, upcast
 from pyg_sip.losses._segment import segment_count, segment_min
 from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
 from pyg_sip.losses.registry import register_loss

@@ -10,7 +10,6 @@ from torch import Tensor
 from pyg_sip.utils.edges import edge_keys, has_edges, split_keys
 from pyg_sip.utils.segment import expand_segments, lengths_to_ptr
 
-
 __all__ = ['CSRGraph', 'expand_segments', 'sample_without_replacement']
 
 _SIGNATURE_BITS = 64  # an int64; bit 63 is its sign bit

@@ -8,8 +8,8 @@ from torch_geometric.data import Data
 
 from pyg_sip.errors import PygSipError
 from pyg_sip.sampling.batch import StructureBatch
-from pyg_sip.sampling.in_batch import InBatchNegatives
 from pyg_sip.sampling.csr import CSRGraph
+from pyg_sip.sampling.in_batch import InBatchNegatives
 from pyg_sip.sampling.negative import NegativeSampler, check_policy
 from pyg_sip.sampling.neighbor import remove_pairs, sample_neighbors, sample_positives
 from pyg_sip.utils.checks import as_tensor, check_edge_index, check_index, check_int, first_true

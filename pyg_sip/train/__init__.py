@@ -7,5 +7,5 @@ from pyg_sip.train.schedule import lr_factor, step_seed
 from pyg_sip.train.trainer import Trainer
 from pyg_sip.utils.io import atomic_save  # the former home of atomic writes
 
-__all__ = ['Trainer', 'lr_factor', 'step_seed', 'dist_info', 'init_distributed', 'shard', 'atomic_save',
-           'CHECKPOINT', 'BEST', 'METRICS']
+__all__ = ['Trainer', 'lr_factor', 'step_seed', 'dist_info', 'init_distributed', 'shard',
+           'atomic_save', 'CHECKPOINT', 'BEST', 'METRICS']

@@ -12,8 +12,15 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.train.checkpoint import (BEST, CHECKPOINT, METRICS, check_module_state,
-                                      check_trainer_state, load_weights_only, read_metrics)
+from pyg_sip.train.checkpoint import (
+    BEST,
+    CHECKPOINT,
+    METRICS,
+    check_module_state,
+    check_trainer_state,
+    load_weights_only,
+    read_metrics,
+)
 from pyg_sip.train.distributed import dist_info
 from pyg_sip.train.schedule import SCHEDULES, lr_factor, step_seed
 from pyg_sip.utils.checks import check_choice, check_int, check_real

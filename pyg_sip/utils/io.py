@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Callable, IO
+from typing import IO, Any, Callable
 
 _TMP_SUFFIX = '.tmp'
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.eval.metrics import auroc, average_ranks, auroc_per_column, spearman, task_metrics
+from pyg_sip.eval.metrics import auroc, auroc_per_column, average_ranks, spearman, task_metrics
 
 
 def brute_ranks(v):

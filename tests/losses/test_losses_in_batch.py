@@ -4,13 +4,17 @@ explicit pairs they stand for, sparse and dense paths against each other
 (values and gradients), and non-finite embeddings."""
 import pytest
 import torch
+from test_losses_reference import (
+    ref_bilinear,
+    ref_contrastive,
+    ref_info_nce,
+    ref_multi_similarity,
+    ref_triplet,
+)
 
 import pyg_sip.losses as L
 from pyg_sip.errors import PygSipError
 from pyg_sip.losses import InBatchNegatives, negatives
-from test_losses_reference import (ref_bilinear, ref_contrastive,
-                                   ref_info_nce, ref_multi_similarity,
-                                   ref_triplet)
 
 WEIGHT = torch.eye(6, dtype=torch.float64) * 0.7 + 0.05
 BIAS = torch.tensor([0.3], dtype=torch.float64)

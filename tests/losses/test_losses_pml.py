@@ -8,8 +8,7 @@ normalises the embeddings)."""
 import pytest
 import torch
 
-from pyg_sip.losses import (info_nce, margin_contrastive, multi_similarity,
-                            triplet_margin)
+from pyg_sip.losses import info_nce, margin_contrastive, multi_similarity, triplet_margin
 
 pml_losses = pytest.importorskip('pytorch_metric_learning.losses')
 from pytorch_metric_learning.distances import LpDistance  # noqa: E402

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from pyg_sip.losses import (bilinear_link, info_nce, margin_contrastive,
-                            multi_similarity, triplet_margin)
+from pyg_sip.losses import (
+    bilinear_link,
+    info_nce,
+    margin_contrastive,
+    multi_similarity,
+    triplet_margin,
+)
 
 
 def make_case(seed, num_samples=14, dim=5, self_pairs=False):
@@ -30,7 +35,8 @@ def make_case(seed, num_samples=14, dim=5, self_pairs=False):
     neg += neg[-3:]
     rng.shuffle(pos)
     rng.shuffle(neg)
-    as_index = lambda pairs: torch.tensor(pairs, dtype=torch.long).t().reshape(2, -1)
+    def as_index(pairs):
+        return torch.tensor(pairs, dtype=torch.long).t().reshape(2, -1)
     return z, as_index(pos), as_index(neg)
 
 
@@ -103,7 +109,8 @@ def ref_info_nce(z, pos, neg, temperature):
 
 def ref_bilinear(z, pos, neg, weight, bias):
     z, w, b = z.numpy(), weight.numpy(), float(bias)
-    softplus = lambda x: math.log1p(math.exp(x))
+    def softplus(x):
+        return math.log1p(math.exp(x))
     terms = [softplus(-(z[i] @ w @ z[j] + b)) for i, j in columns(pos)]
     terms += [softplus(z[i] @ w @ z[j] + b) for i, j in columns(neg)]
     return sum(terms) / len(terms)

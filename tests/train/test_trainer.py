@@ -5,7 +5,6 @@ import socket
 import pytest
 import torch
 import torch.multiprocessing as mp
-
 from train_helpers import make_graph, make_parts, params
 
 from pyg_sip import PygSipError
