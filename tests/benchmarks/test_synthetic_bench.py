@@ -3,24 +3,18 @@ import json
 from collections import Counter
 
 import pytest
-import torch
 
 from pyg_sip.cli import main
 from pyg_sip.datasets import GraphletTopology, NoisyCliques
+from pyg_sip.pipeline import RESULT_KEYS
 
 from study import synthetic
 from study.synthetic import Job, make_jobs, run_job
 
-KEYS = {'dataset', 'method', 'lambda', 'metric', 'mean', 'std', 'n_seeds', 'seconds'}
+KEYS = set(RESULT_KEYS)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Runs on a shared machine: one thread avoids spinning idle threads.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.fixture(scope='module')

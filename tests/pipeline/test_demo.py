@@ -2,21 +2,15 @@ import dataclasses
 import json
 
 import pytest
-import torch
 
 from pyg_sip.cli import main
+from pyg_sip.pipeline import RESULT_KEYS
 from pyg_sip.pipeline.demo import DEMO_CONFIG, run_demo
 
-KEYS = {'dataset', 'method', 'lambda', 'metric', 'mean', 'std', 'n_seeds', 'seconds'}
+KEYS = set(RESULT_KEYS)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Runs on a shared machine: one thread avoids spinning idle threads.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def test_demo_cli_end_to_end(tmp_path, capsys):
