@@ -112,7 +112,9 @@ def _distance_backward(grad: Tensor, a: Tensor, b: Tensor, out: Tensor,
     per-row weight minus a matrix product; near pairs (every pair at
     distance 0 among them) go the exact way."""
     tiny = torch.finfo(out.dtype).tiny
-    weight = grad / out.clamp_min(tiny)  # d > 0 off the near pairs
+    weight = out.clamp_min(tiny)  # d > 0 off the near pairs
+    weight = (torch.div(grad, weight, out=weight)
+              if grad.dtype == weight.dtype else grad / weight)
     if near.numel() > 0:
         src, dst = near // b.size(0), near % b.size(0)
         d_near = out.view(-1)[near]

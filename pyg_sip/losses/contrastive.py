@@ -62,10 +62,10 @@ class _DenseContrastive(torch.autograd.Function):
         flat_pos = pos_index[0] * dist.size(1) + pos_index[1]
         gap_pos = dist.view(-1).index_select(0, flat_pos).sub_(pos_margin)
         # the active negative terms [m - d]_+ W, float passes only
-        hinge = torch.where(mask, torch.sub(neg_margin, dist), 0.0)
+        hinge = torch.sub(neg_margin, dist).masked_fill_(~mask, 0.0)
         hinge.clamp_min_(0.0)
         if counts is None:
-            num_neg = mask.sum()
+            num_neg = torch.count_nonzero(mask)
         else:
             num_neg = counts.sum()
             hinge.mul_(counts)

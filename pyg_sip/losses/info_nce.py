@@ -94,7 +94,8 @@ class _DenseInfoNCE(torch.autograd.Function):
         lse = lse.add_(shift) if shift is not None else lse.add_(row_max)
         s_pos = (x.index_select(0, anchor) *
                  x.index_select(0, other)).sum(-1).mul_(scale)
-        count = (total.index_select(0, anchor) > 0).sum().clamp_min_(1)
+        count = torch.count_nonzero(total.index_select(0, anchor) > 0)
+        count = count.clamp_min_(1)
         count = count.to(x.dtype)
         # -s + log(e^s + e^lse) = softplus(lse - s); 0 for lse = -inf
         gap = lse.index_select(0, anchor).sub_(s_pos)

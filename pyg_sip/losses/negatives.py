@@ -145,7 +145,8 @@ def resolve(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
     flat = neg_index[0] * num_samples + neg_index[1]
     mask = torch.zeros(shape, dtype=torch.bool, device=z.device)
     mask.view(-1).index_fill_(0, flat, True)
-    if z.device.type == 'cpu' and int(mask.sum()) == flat.numel():
+    if (z.device.type == 'cpu'
+            and int(torch.count_nonzero(mask)) == flat.numel()):
         return DenseNegatives(mask, dtype)  # no duplicate pairs
     weight = torch.zeros(shape, dtype=dtype, device=z.device)
     weight.view(-1).index_add_(0, flat, torch.ones_like(flat, dtype=dtype))

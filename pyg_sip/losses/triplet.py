@@ -2,12 +2,20 @@
 negatives."""
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from pyg_sip.errors import PygSipError
 from pyg_sip.losses._dense import dense_scores, gather_pairs
-from pyg_sip.losses._pairs import check_inputs, masked_mean, nan_unless_finite, pair_scores, upcast
+from pyg_sip.losses._pairs import (
+    check_inputs,
+    masked_mean,
+    nan_unless_finite,
+    pair_scores,
+    radix_sortable,
+    upcast,
+)
 from pyg_sip.losses._segment import segment_count, segment_min
 from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
 from pyg_sip.losses.registry import register_loss
@@ -230,6 +238,16 @@ def _sort_by_anchor_and_value(anchor: Tensor, value: Tensor,
                               num_samples: int) -> Tensor:
     r"""The stable permutation sorting entries by (anchor, value)."""
     key = _ordered_bits(value)
+    if value.element_size() == 4 and radix_sortable(anchor, num_samples):
+        # least significant digit first: two 16-bit passes over the value,
+        # one over the anchor, each a stable radix sort
+        bits = key.numpy().view(np.uint32) ^ np.uint32(1 << 31)
+        order = np.argsort((bits & 0xFFFF).astype(np.uint16), kind='stable')
+        high = (bits >> 16).astype(np.uint16)[order]
+        order = order[np.argsort(high, kind='stable')]
+        rows = anchor.numpy().astype(np.uint16)[order]
+        order = order[np.argsort(rows, kind='stable')]
+        return torch.from_numpy(order).long()
     if value.element_size() == 4 and num_samples < 2**31:
         # one 64-bit key: anchor in the high, the value in the low half
         key = anchor * (1 << 32) + (key.long() + (1 << 31))
