@@ -12,7 +12,7 @@ from torch import Tensor
 from pyg_sip.data.payload import PAYLOAD_KEYS
 from pyg_sip.data.sample_graph import SampleGraph
 from pyg_sip.errors import PygSipError
-from pyg_sip.utils.io import atomic_save
+from pyg_sip.utils.io import atomic_save, load_tensors
 
 _FORMAT = 'pyg_sip.SampleGraph/1'
 _DERIVED = {'num_nodes', *PAYLOAD_KEYS}
@@ -71,10 +71,7 @@ def load_graph(path: str | os.PathLike) -> SampleGraph:
     path = Path(path)
     if not path.is_file():
         raise PygSipError(f'{path}: no such file')
-    try:
-        values = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:  # torch raises several types for a bad file
-        raise PygSipError(f'{path}: not a readable SampleGraph file ({e})') from e
+    values = load_tensors(path, 'SampleGraph file')
     if not isinstance(values, dict):
         raise PygSipError(f'{path}: not a pyg_sip SampleGraph file')
     try:

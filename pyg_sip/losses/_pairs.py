@@ -35,7 +35,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.sampling.in_batch import InBatchNegatives, check_pair_range
+from pyg_sip.sampling.in_batch import InBatchNegatives, check_pair_index, check_pair_range
 from pyg_sip.utils.segment import lengths_to_ptr
 
 # Pairs per block = _BLOCK_ELEMENTS[device] // d: small blocks stay in the
@@ -83,17 +83,8 @@ def check_inputs(z: Tensor, pos_index: Tensor,
     else:
         pairs.append(('neg_index', neg_index))
     for name, index in pairs:
-        if not isinstance(index, Tensor):
-            extra = (', InBatchNegatives or None' if name == 'neg_index'
-                     else '')
-            raise PygSipError(f"'{name}' must be a tensor{extra} "
-                              f"(got {type(index).__name__})")
-        if index.dtype != torch.long:
-            raise PygSipError(f"'{name}' must have dtype torch.long "
-                              f"(got {index.dtype})")
-        if index.dim() != 2 or index.size(0) != 2:
-            raise PygSipError(f"'{name}' must have shape [2, num_pairs] "
-                              f"(got {tuple(index.shape)})")
+        check_pair_index(name, index, ', InBatchNegatives or None'
+                         if name == 'neg_index' else '')
         if index.device != z.device:
             raise PygSipError(f"'{name}' is on {index.device} but 'z' is on "
                               f"{z.device}")

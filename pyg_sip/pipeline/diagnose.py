@@ -38,6 +38,7 @@ import torch
 from torch import Tensor
 
 from pyg_sip.errors import PygSipError
+from pyg_sip.utils.io import load_tensors
 
 #: ``(lower bound, verdict, reading)``, highest first; the calibration is in
 #: the module docstring.
@@ -128,10 +129,7 @@ def read_labels(path: str | Path, num_nodes: int) -> dict[str, Tensor]:
         raise PygSipError(f'{path}: no such labels file')
     suffix = path.suffix.lower()
     if suffix == '.pt':
-        try:
-            value = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as e:  # torch raises several types for a bad file
-            raise PygSipError(f'{path}: not a readable tensor file ({e})') from e
+        value = load_tensors(path, 'labels file')
         sets = value if isinstance(value, dict) else {path.stem: value}
     elif suffix == '.npy':
         import numpy as np

@@ -13,7 +13,7 @@ from torch import Tensor
 from pyg_sip.data import AminoAcidTokenizer, SampleGraph, WordTokenizer
 from pyg_sip.errors import PygSipError
 from pyg_sip.pipeline.run import Run
-from pyg_sip.utils.io import atomic_save, atomic_write_bytes, atomic_write_text
+from pyg_sip.utils.io import atomic_save, atomic_write_bytes, atomic_write_text, load_tensors
 
 #: What each kind of new samples becomes, by the payload the run was trained on.
 _PAYLOAD_OF_KIND = {'sequences': 'tokens', 'texts': 'tokens', 'smiles': 'molecules',
@@ -29,14 +29,14 @@ def read_inputs(path: str | Path, kind: str | None = None) -> tuple[list[str], s
     if path.suffix.lower() in ('.npy', '.pt'):
         if not path.is_file():
             raise PygSipError(f'{path}: no such file')
-        try:
-            if path.suffix.lower() == '.npy':
-                import numpy as np
+        if path.suffix.lower() == '.npy':
+            import numpy as np
+            try:
                 x = torch.from_numpy(np.load(path, allow_pickle=False))
-            else:
-                x = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as e:  # numpy and torch raise several types for a bad file
-            raise PygSipError(f'{path}: not a readable feature matrix ({e})') from e
+            except (OSError, ValueError) as e:
+                raise PygSipError(f'{path}: not a readable feature matrix ({e})') from e
+        else:
+            x = load_tensors(path, 'feature matrix')
         if not isinstance(x, Tensor) or x.dim() != 2 or not x.is_floating_point():
             raise PygSipError(f'{path}: expected a float matrix [N, F] of features')
         return [str(i) for i in range(x.size(0))], 'features', x.float()

@@ -29,14 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import torch
 from torch import nn
 
 from pyg_sip.data import load_tokenizer
 from pyg_sip.errors import PygSipError
 from pyg_sip.pipeline.config import PretrainConfig, check_int, read_config_file, with_line
 from pyg_sip.pipeline.pretrain import build_encoder
-from pyg_sip.utils.io import atomic_save, atomic_write_text
+from pyg_sip.utils.io import atomic_save, atomic_write_text, load_tensors
 
 CONFIG = 'config.json'
 SPEC = 'encoder.json'
@@ -261,10 +260,7 @@ def load_encoder(folder: str | Path) -> tuple[nn.Module, Any]:
 
 def load_weights(encoder: nn.Module, path: Path) -> None:
     """Load a ``state_dict`` file into ``encoder``; errors name the file."""
-    try:
-        state = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e:  # torch raises many types for a bad file
-        raise PygSipError(f'{path}: not a readable weights file ({e})') from e
+    state = load_tensors(path, 'weights file')
     if not isinstance(state, dict):
         raise PygSipError(f'{path}: not a state_dict (got {type(state).__name__})')
     try:

@@ -54,15 +54,7 @@ class InBatchNegatives:
             raise PygSipError(f"'num_anchors' must be an int >= 0 or None "
                               f"(got {num_anchors!r})")
         if exclude is not None:
-            if not isinstance(exclude, Tensor):
-                raise PygSipError(f"'exclude' must be a tensor or None "
-                                  f"(got {type(exclude).__name__})")
-            if exclude.dtype != torch.long:
-                raise PygSipError(f"'exclude' must have dtype torch.long "
-                                  f"(got {exclude.dtype})")
-            if exclude.dim() != 2 or exclude.size(0) != 2:
-                raise PygSipError(f"'exclude' must have shape [2, num_pairs] "
-                                  f"(got {tuple(exclude.shape)})")
+            check_pair_index('exclude', exclude, ' or None')
         self.num_anchors = num_anchors
         self.exclude = exclude
 
@@ -139,6 +131,21 @@ class InBatchNegatives:
         exclude = None if self.exclude is None else self.exclude.size(1)
         return (f'{self.__class__.__name__}(num_anchors={self.num_anchors}, '
                 f'exclude={exclude})')
+
+
+def check_pair_index(name: str, index: object, alternatives: str = '') -> None:
+    r"""Raises :class:`~pyg_sip.errors.PygSipError` unless ``index`` is a
+    long tensor of shape :math:`[2, P]` (a pair list); ``alternatives``
+    names what else the argument may be, for the message."""
+    if not isinstance(index, Tensor):
+        raise PygSipError(f"'{name}' must be a tensor{alternatives} "
+                          f"(got {type(index).__name__})")
+    if index.dtype != torch.long:
+        raise PygSipError(f"'{name}' must have dtype torch.long "
+                          f"(got {index.dtype})")
+    if index.dim() != 2 or index.size(0) != 2:
+        raise PygSipError(f"'{name}' must have shape [2, num_pairs] "
+                          f"(got {tuple(index.shape)})")
 
 
 def check_pair_range(name: str, index: Tensor, num_samples: int) -> None:

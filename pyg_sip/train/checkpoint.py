@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import numbers
-import pickle
-import re
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -15,6 +13,7 @@ import torch
 from torch import Tensor
 
 from pyg_sip.errors import PygSipError
+from pyg_sip.utils.io import load_tensors
 
 CHECKPOINT = 'checkpoint.pt'
 BEST = 'best.pt'
@@ -25,32 +24,8 @@ _MAX_LISTED = 5
 
 
 def load_weights_only(path: Path, device: torch.device) -> Any:
-    r"""``torch.load(path, weights_only=True)``: tensors and plain containers
-    only, no code of the file ever runs. Any failure is a
-    :class:`PygSipError` naming ``path`` and the cause."""
-    try:
-        with open(path, 'rb'):
-            pass
-    except OSError as exc:
-        raise PygSipError(f"cannot read '{path}': {exc.strerror or exc}") from None
-    try:
-        return torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file
-        raise PygSipError(f"'{path}' is not a readable checkpoint: {_why(exc)}") from None
-
-
-def _why(exc: Exception) -> str:
-    text = str(exc)
-    if isinstance(exc, (EOFError, OSError)) or 'central directory' in text:
-        return 'the file is empty or truncated'
-    if isinstance(exc, pickle.UnpicklingError):
-        found = re.search(r'GLOBAL (\S+)', text)
-        if found:
-            return ('it holds objects other than tensors and plain containers '
-                    f'({found.group(1)}), refused without running any of it')
-        detail = next((line.strip() for line in text.splitlines() if 'Unsupported' in line), '')
-        return f'not a torch.save file (unreadable pickle data: {detail or "unknown"})'
-    return f'not a torch.save file ({text.splitlines()[0][:200] if text else type(exc).__name__})'
+    r"""A checkpoint file read with :func:`~pyg_sip.utils.io.load_tensors`."""
+    return load_tensors(path, 'checkpoint', map_location=device)
 
 
 def check_module_state(path: Path, saved: Any, expected: Mapping[str, Tensor],

@@ -20,7 +20,13 @@ from pyg_sip.utils.edges import (
     sorted_edge_keys,
     split_keys,
 )
-from pyg_sip.utils.io import atomic_save, atomic_write_bytes, atomic_write_text, clean_stale_tmp
+from pyg_sip.utils.io import (
+    atomic_save,
+    atomic_write_bytes,
+    atomic_write_text,
+    clean_stale_tmp,
+    load_tensors,
+)
 from pyg_sip.utils.segment import (
     csr_from_edges,
     end_to_ptr,
@@ -35,7 +41,7 @@ from pyg_sip.utils.segment import (
 )
 
 __all__ = [
-    'atomic_save', 'atomic_write_bytes', 'atomic_write_text', 'clean_stale_tmp',
+    'atomic_save', 'atomic_write_bytes', 'atomic_write_text', 'clean_stale_tmp', 'load_tensors',
     'first_true', 'as_tensor', 'check_integer_dtype', 'check_int', 'check_real',
     'check_positive', 'check_rate', 'check_choice', 'check_index',
     'check_edge_index',

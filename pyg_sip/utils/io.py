@@ -1,4 +1,5 @@
-r"""Atomic file writes: every file the library writes goes through here.
+r"""Atomic file writes (every file the library writes goes through here)
+and the one safe reader of ``torch.save`` files, :func:`load_tensors`.
 
 A write goes to a temporary file in the same folder whose name is unique per
 process and call (``.<name>.<pid>.<random>.tmp``), is flushed and
@@ -10,9 +11,13 @@ temporary files of a killed write are removed by :func:`clean_stale_tmp`.
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import secrets
 from pathlib import Path
 from typing import IO, Any, Callable
+
+from pyg_sip.errors import PygSipError
 
 _TMP_SUFFIX = '.tmp'
 
@@ -96,3 +101,35 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # pragma: no cover - exists, owned by another user
         return True
     return True
+
+
+def load_tensors(path: str | os.PathLike, what: str = 'torch.save file',
+                 map_location: Any = 'cpu') -> Any:
+    r"""``torch.load(path, weights_only=True)``: tensors and plain containers
+    only, no code of the file ever runs. Any failure is a
+    :class:`~pyg_sip.errors.PygSipError` naming ``path``, ``what`` it should
+    have been and the cause (empty or truncated, foreign objects, ...)."""
+    import torch
+    try:
+        with open(path, 'rb'):
+            pass
+    except OSError as exc:
+        raise PygSipError(f"cannot read '{path}': {exc.strerror or exc}") from None
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise PygSipError(f"'{path}' is not a readable {what}: {_why(exc)}") from None
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc)
+    if isinstance(exc, (EOFError, OSError)) or 'central directory' in text:
+        return 'the file is empty or truncated'
+    if isinstance(exc, pickle.UnpicklingError):
+        found = re.search(r'GLOBAL (\S+)', text)
+        if found:
+            return ('it holds objects other than tensors and plain containers '
+                    f'({found.group(1)}), refused without running any of it')
+        detail = next((line.strip() for line in text.splitlines() if 'Unsupported' in line), '')
+        return f'not a torch.save file (unreadable pickle data: {detail or "unknown"})'
+    return f'not a torch.save file ({text.splitlines()[0][:200] if text else type(exc).__name__})'

@@ -126,7 +126,7 @@ def test_load_errors_name_the_file(tmp_path):
     weights = run / 'encoder.pt'
     good = weights.read_bytes()
     weights.write_bytes(good[:100])
-    with pytest.raises(PygSipError, match='encoder.pt: not a readable weights file'):
+    with pytest.raises(PygSipError, match="encoder.pt' is not a readable weights file"):
         load_run(run)
     torch.save({'lin.weight': torch.zeros(2, 2)}, weights)
     with pytest.raises(PygSipError, match='encoder.pt: the weights do not fit'):
