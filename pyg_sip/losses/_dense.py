@@ -44,7 +44,7 @@ class _DenseScore(torch.autograd.Function):
                 else:
                     out = torch.addmm(bias, a, x_dst.t(), alpha=scale)
             else:
-                out, near = _distances(a, x_dst)
+                out, near = _distances(a, x_dst, prefix=same)
         ctx.same, ctx.metric, ctx.scale, ctx.num_rows = (same, metric, scale,
                                                          num_rows)
         ctx.save_for_backward(x_src, None if same else x_dst,
@@ -77,44 +77,66 @@ class _DenseScore(torch.autograd.Function):
                     if grad_dst is not None:
                         grad_dst.addmm_(grad.t(), a, alpha=ctx.scale)
             else:
-                _distance_backward(grad, a, x_dst, out, near, g_src, grad_dst)
+                _distance_backward(grad, a, x_dst, out, near, g_src, grad_dst,
+                                   prefix=ctx.same)
         return grad_src, None if ctx.same else grad_dst, None, None, None, None
 
 
-def _distances(a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
-    r"""Distances :math:`[A, N]` and the flat ids of the near pairs."""
+def _distances(a: Tensor, b: Tensor, prefix: bool = False
+               ) -> Tuple[Tensor, Tensor]:
+    r"""Distances :math:`[A, N]` and the flat ids of the near pairs.
+
+    With ``prefix`` (``a`` holds the first :math:`A` rows of ``b``) the
+    diagonal pairs :math:`(i, i)` are exactly 0 and not listed as near (see
+    :func:`_distance_backward`). Near pairs are found by one float pass and
+    a minimum; only if there are any, a boolean pass lists them."""
     dtype = a.dtype
-    sq_a, sq_b = a.pow(2).sum(-1), b.pow(2).sum(-1)
+    sq_b = b.pow(2).sum(-1)
+    sq_a = sq_b[:a.size(0)] if prefix else a.pow(2).sum(-1)
     norms = sq_a.unsqueeze(1) + sq_b
     sq = torch.addmm(norms, a, b.t(), alpha=-2.0)
-    bound = norms.mul_(_NEAR.get(dtype, 1e-4))
-    near = (sq <= bound).view(-1).nonzero().view(-1)
+    near = _near(sq, norms, _NEAR.get(dtype, 1e-4), prefix)
     if dtype == torch.float32 and near.numel() > _MAX_NEAR_SHARE * sq.numel():
         # Many close pairs (e.g. collapsed embeddings): exact enough in
         # float64, and only the few left near pairs are gathered.
         a64, b64 = a.double(), b.double()
         norms64 = sq_a.double().unsqueeze(1) + sq_b.double()
         sq64 = torch.addmm(norms64, a64, b64.t(), alpha=-2.0)
-        near = (sq64 <= norms64.mul_(_NEAR[torch.float64])).view(-1)
-        near = near.nonzero().view(-1)
+        near = _near(sq64, norms64, _NEAR[torch.float64], prefix)
         sq = sq64.to(dtype)
     out = sq.clamp_min_(0.0).sqrt_()
+    if prefix:
+        out.diagonal().zero_()
     if near.numel() > 0:
         src, dst = near // b.size(0), near % b.size(0)
         out.view(-1)[near] = _blocked_scores(a, b, src, dst, 'dist')
     return out, near
 
 
+def _near(sq: Tensor, norms: Tensor, ratio: float, prefix: bool) -> Tensor:
+    r"""Flat ids of the entries with :math:`d^2 \le` ``ratio``
+    :math:`(|x_a|^2 + |y_j|^2)`, the diagonal left out with ``prefix``."""
+    gap = torch.sub(sq, norms, alpha=ratio)
+    if prefix:
+        gap.diagonal().fill_(1.0)
+    if gap.numel() == 0 or not bool(gap.amin() <= 0):  # NaN: none near
+        return torch.empty(0, dtype=torch.long, device=sq.device)
+    return (gap <= 0).view(-1).nonzero().view(-1)
+
+
 def _distance_backward(grad: Tensor, a: Tensor, b: Tensor, out: Tensor,
                        near: Tensor, grad_a: Optional[Tensor],
-                       grad_b: Optional[Tensor]) -> None:
+                       grad_b: Optional[Tensor], prefix: bool = False) -> None:
     r""":math:`\partial d_{aj} / \partial x_a = (x_a - y_j) / d_{aj}`: a
     per-row weight minus a matrix product; near pairs (every pair at
-    distance 0 among them) go the exact way."""
+    distance 0 among them) go the exact way, and with ``prefix`` the
+    diagonal pairs :math:`(i, i)` get the subgradient 0."""
     tiny = torch.finfo(out.dtype).tiny
     weight = out.clamp_min(tiny)  # d > 0 off the near pairs
     weight = (torch.div(grad, weight, out=weight)
               if grad.dtype == weight.dtype else grad / weight)
+    if prefix:
+        weight.diagonal().zero_()
     if near.numel() > 0:
         src, dst = near // b.size(0), near % b.size(0)
         d_near = out.view(-1)[near]

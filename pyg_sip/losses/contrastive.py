@@ -37,8 +37,9 @@ def margin_contrastive(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
     neg = resolve(z, pos_index, neg_index, x.dtype)
     if isinstance(neg, DenseNegatives):
         with torch.autocast(x.device.type, enabled=False):
-            loss = _DenseContrastive.apply(x, pos_index, neg.mask, neg.counts,
-                                           pos_margin, neg_margin)
+            loss = _DenseContrastive.apply(x, pos_index, neg.weight,
+                                           neg.total(), pos_margin,
+                                           neg_margin)
         return nan_unless_finite(loss, x)
     d_pos, d_neg = pair_scores(x, pos_index, neg, 'dist')
     total = ((d_pos - pos_margin).relu().sum() +
@@ -51,44 +52,40 @@ class _DenseContrastive(torch.autograd.Function):
     r""":func:`margin_contrastive` on the distance matrix of all (anchor,
     sample) pairs (:func:`~pyg_sip.losses._dense.dense_scores`' distances),
     with a hand-written backward pass: the gradient with respect to every
-    distance is :math:`-1` (active negatives, times their count) or
-    :math:`+1` (active positives) over the number of pairs, and flows back
-    through two matrix products."""
+    distance is :math:`-W_{aj}` (active negatives) or :math:`+1` (active
+    positives) over the number of pairs, and flows back through two matrix
+    products. Every pass over the [A, N] matrices is a float operation
+    (multiplied by :math:`W`, no boolean mask)."""
     @staticmethod
-    def forward(ctx, x: Tensor, pos_index: Tensor, mask: Tensor,
-                counts: Optional[Tensor], pos_margin: float,
+    def forward(ctx, x: Tensor, pos_index: Tensor, weight: Tensor,
+                num_neg: Tensor, pos_margin: float,
                 neg_margin: float) -> Tensor:
-        dist, near = _distances(x[:mask.size(0)], x)
+        num_rows = weight.size(0)
+        dist, near = _distances(x[:num_rows], x, prefix=True)
         flat_pos = pos_index[0] * dist.size(1) + pos_index[1]
         gap_pos = dist.view(-1).index_select(0, flat_pos).sub_(pos_margin)
-        # the active negative terms [m - d]_+ W, float passes only
-        hinge = torch.sub(neg_margin, dist).masked_fill_(~mask, 0.0)
-        hinge.clamp_min_(0.0)
-        if counts is None:
-            num_neg = torch.count_nonzero(mask)
-        else:
-            num_neg = counts.sum()
-            hinge.mul_(counts)
+        # the active negative terms [m - d]_+ W
+        hinge = torch.sub(neg_margin, dist).clamp_min_(0.0).mul_(weight)
         count = (num_neg + flat_pos.numel()).clamp_min(1).to(x.dtype)
         loss = (gap_pos.clamp_min(0.0).sum() + hinge.sum()) / count
         ctx.save_for_backward(x, dist, near, flat_pos, gap_pos > 0, hinge,
-                              counts, count)
+                              weight, count)
         return loss
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: Tensor):
-        (x, dist, near, flat_pos, active_pos, hinge, counts,
+        (x, dist, near, flat_pos, active_pos, hinge, weight,
          count) = ctx.saved_tensors
         step = grad / count
-        g = torch.sign(hinge).mul_(-step)  # -1 where the hinge is active
-        if counts is not None:
-            g.mul_(counts)
+        # -W where the hinge is active
+        g = torch.sign(hinge).mul_(weight).mul_(-step)
         g.view(-1).index_add_(0, flat_pos, active_pos.to(g.dtype) * step)
         num_rows = dist.size(0)
         grad_x = torch.zeros_like(x)
         grad_a = grad_x if num_rows == x.size(0) else grad_x[:num_rows]
-        _distance_backward(g, x[:num_rows], x, dist, near, grad_a, grad_x)
+        _distance_backward(g, x[:num_rows], x, dist, near, grad_a, grad_x,
+                           prefix=True)
         return grad_x, None, None, None, None, None
 
 

@@ -17,7 +17,7 @@ from pyg_sip.losses._pairs import (
     upcast,
 )
 from pyg_sip.losses._segment import segment_logsumexp
-from pyg_sip.losses.negatives import NegIndex, dense_path, resolve
+from pyg_sip.losses.negatives import DenseNegatives, NegIndex, dense_path, resolve
 from pyg_sip.losses.registry import register_loss
 from pyg_sip.utils.checks import check_positive
 
@@ -48,11 +48,17 @@ def info_nce(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
         x = upcast(z)
         neg = resolve(z, pos_index, neg_index, x.dtype)
         scale = 1.0 / temperature
-        # exp(S / tau - 1 / tau) >= exp(-2 / tau) must stay a normal number
-        normal = -math.log(torch.finfo(x.dtype).tiny) - 16.0
-        shift = scale if 2 * scale < normal else None
+        info = torch.finfo(x.dtype)
         with torch.autocast(x.device.type, enabled=False):
-            return _DenseInfoNCE.apply(
+            if (scale + math.log(max(2, z.size(0))) + 1.0 < math.log(info.max)
+                    and scale + 1.0 < -math.log(info.tiny)):
+                # e^S, S in [-1/tau, 1/tau]: neither a row sum can overflow
+                # nor a term underflow, so no shift is needed.
+                return _DenseInfoNCE.apply(x, pos_index, neg, scale)
+            # exp(S / tau - 1 / tau) >= exp(-2 / tau) must stay a normal number
+            normal = -math.log(info.tiny) - 16.0
+            shift = scale if 2 * scale < normal else None
+            return _ShiftedDenseInfoNCE.apply(
                 x, pos_index, neg.log_weight(-(shift or 0.0)), scale, shift)
     x = cosine(z)
     neg = neg_index
@@ -66,6 +72,83 @@ def info_nce(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
 
 
 class _DenseInfoNCE(torch.autograd.Function):
+    r""":func:`info_nce` on the logits of all (anchor, sample) pairs where
+    :math:`e^{\pm 1 / \tau}` and the row sums are safe numbers: one
+    ``mm`` of the normalised rows (scaled by :math:`1 / \tau`) gives
+    :math:`S`, whose positive entries are read off before one in-place
+    ``exp``; the entries that are no negatives are then zeroed (in-batch
+    negatives: an ``index_fill_`` of the diagonal, positive and excluded
+    pairs) or weighted by :math:`W` (explicit pairs), and a row sum gives
+    every anchor's log-sum-exp. The backward pass folds the positives into
+    the same [A, N] gradient matrix: one product of :math:`g + g^T` (or
+    two), no row gathered per pair."""
+    @staticmethod
+    def forward(ctx, z: Tensor, pos_index: Tensor, neg: DenseNegatives,
+                scale: float) -> Tensor:
+        num_rows, num_cols = neg.shape
+        inv_norm = torch.linalg.vector_norm(z, dim=-1).clamp_min_(
+            1e-12).reciprocal_()
+        x = z * inv_norm.unsqueeze(1)  # F.normalize
+        exp = torch.mm(x[:num_rows] * scale, x.t())
+        flat_pos = pos_index[0] * num_cols + pos_index[1]
+        s_pos = exp.view(-1).index_select(0, flat_pos)
+        exp = exp.exp_()
+        if neg.flat is None:  # in-batch: zero what is no negative
+            negatives, _ = neg._in_batch
+            if exp.numel() > 0:
+                exp.view(-1).index_fill_(
+                    0, negatives.off_pairs(pos_index, num_cols), 0.0)
+        else:
+            exp = exp.mul_(neg.weight)
+        total = exp.sum(1)  # NaN for any NaN/inf row
+        lse = total.log()  # -inf without negatives
+        anchor = pos_index[0]
+        count = torch.count_nonzero(total.index_select(0, anchor) > 0)
+        count = count.clamp_min_(1).to(x.dtype)
+        # -s + log(e^s + e^lse) = softplus(lse - s); 0 for lse = -inf
+        gap = lse.index_select(0, anchor).sub_(s_pos)
+        loss = F.softplus(gap).sum() / count
+        # A NaN/inf embedding reaches every row's sum: never finite.
+        loss = torch.where(torch.isnan(total).any(), float('nan'), loss)
+        ctx.scale = scale
+        ctx.save_for_backward(x, inv_norm, anchor, flat_pos, exp, total, gap,
+                              count)
+        return loss
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor):
+        x, inv_norm, anchor, flat_pos, exp, total, gap, count = \
+            ctx.saved_tensors
+        num_rows = exp.size(0)
+        # d loss / d lse = sigmoid(lse - s) / count = -d loss / d s
+        w = torch.sigmoid(gap).mul_(grad / count)
+        per_row = w.new_zeros(num_rows).index_add_(0, anchor, w)
+        # rows without negatives have w = 0: 0 / tiny stays 0
+        per_row.div_(total.clamp_min(torch.finfo(total.dtype).tiny))
+        g = exp * per_row.unsqueeze(1)  # the negatives' softmax, weighted
+        g.view(-1).index_add_(0, flat_pos, w, alpha=-1.0)  # the positives
+        grad_x = _gram_backward(g, x)
+        # through x = z / |z| (and S = x x^T / tau): (g - x <x, g>) / |z|
+        radial = (grad_x * x).sum(-1, keepdim=True)
+        return (grad_x.sub_(x * radial).mul_(inv_norm.unsqueeze(1) *
+                                             ctx.scale),
+                None, None, None)
+
+
+def _gram_backward(g: Tensor, x: Tensor) -> Tensor:
+    r""":math:`g x + g^T x_{:A}` for the gradient :math:`g` [A, N] of
+    :math:`x_{:A} x^T`."""
+    num_rows = g.size(0)
+    if _symmetric(g):  # every row an anchor: one product of g^T + g
+        return torch.mm(g.t().contiguous().add_(g), x)
+    grad_x = torch.zeros_like(x)
+    grad_x[:num_rows].addmm_(g, x)
+    grad_x.addmm_(g.t(), x[:num_rows])
+    return grad_x
+
+
+class _ShiftedDenseInfoNCE(torch.autograd.Function):
     r""":func:`info_nce` on the logits of all (anchor, sample) pairs, with
     a hand-written backward pass (normalisation included), so that it costs
     what a plain dense implementation costs and no more: one ``addmm``

@@ -29,85 +29,97 @@ class DenseNegatives:
     r"""Negatives as a weight matrix :math:`W \in \mathbb{R}^{A \times N}`:
     :math:`W_{aj}` counts how often :math:`(a, j)` is a negative pair (0 or
     1 for :class:`InBatchNegatives`). Row :math:`a` of the score matrix is
-    anchor :math:`a`.
+    anchor :math:`a`. Every matrix is built on first use from the flat pair
+    ids (explicit pairs) or the :class:`InBatchNegatives` object, so a loss
+    builds only the form it computes with: :attr:`weight` (float,
+    multiplied in: vectorised), :attr:`mask` (bool) or :meth:`log_weight`.
 
     Args:
-        mask (torch.Tensor): :math:`W > 0`, bool [A, N] (:obj:`None`
-            with ``in_batch``).
+        shape (tuple): :math:`(A, N)`.
         dtype (torch.dtype): The scores' dtype.
-        counts (torch.Tensor, optional): :math:`W` [A, N] where entries
-            exceed 1 (duplicate pairs); :obj:`None` for :math:`W` = ``mask``.
+        device (torch.device): The scores' device.
+        flat (torch.Tensor, optional): The negative pairs' flat ids
+            :math:`a N + j` [Q]. (default: :obj:`None`)
+        in_batch (tuple, optional): ``(InBatchNegatives, pos_index)``.
             (default: :obj:`None`)
-        in_batch (tuple, optional): ``(InBatchNegatives, pos_index, N)``
-            whose matrices are built on first use. (default: :obj:`None`)
     """
-    def __init__(self, mask: Optional[Tensor], dtype: torch.dtype,
-                 counts: Optional[Tensor] = None,
-                 in_batch: Optional[Tuple[InBatchNegatives, Tensor, int]]
-                 = None):
-        self._mask, self.dtype, self.counts = mask, dtype, counts
-        self._in_batch = in_batch
+    def __init__(self, shape: Tuple[int, int], dtype: torch.dtype,
+                 device: torch.device, flat: Optional[Tensor] = None,
+                 in_batch: Optional[Tuple[InBatchNegatives, Tensor]] = None):
+        self.shape, self.dtype, self.device = shape, dtype, device
+        self.flat, self._in_batch = flat, in_batch
+        self._mask: Optional[Tensor] = None
+        self._weight: Optional[Tensor] = None
 
     @classmethod
     def from_in_batch(cls, negatives: InBatchNegatives, pos_index: Tensor,
                       num_samples: int, dtype: torch.dtype
                       ) -> 'DenseNegatives':
-        r"""The weights of :class:`InBatchNegatives`, built on first use
-        (a loss that needs only :math:`\log W` never builds the mask)."""
-        return cls(None, dtype, in_batch=(negatives, pos_index, num_samples))
+        r"""The weights of :class:`InBatchNegatives`."""
+        shape = (negatives.rows(pos_index), num_samples)
+        return cls(shape, dtype, pos_index.device,
+                   in_batch=(negatives, pos_index))
+
+    @property
+    def num_rows(self) -> int:
+        return self.shape[0]
 
     @property
     def mask(self) -> Tensor:
         r""":math:`W > 0`, bool [A, N]."""
         if self._mask is None:
-            negatives, pos_index, num_samples = self._in_batch
-            self._mask = negatives.mask(pos_index, num_samples)
+            if self._in_batch is not None:
+                negatives, pos_index = self._in_batch
+                self._mask = negatives.mask(pos_index, self.shape[1])
+            else:
+                mask = torch.zeros(self.shape, dtype=torch.bool,
+                                   device=self.device)
+                mask.view(-1).index_fill_(0, self.flat, True)
+                self._mask = mask
         return self._mask
-
-    @property
-    def num_rows(self) -> int:
-        if self._mask is None:
-            negatives, pos_index, _ = self._in_batch
-            return negatives.rows(pos_index)
-        return self._mask.size(0)
 
     @property
     def weight(self) -> Tensor:
         r""":math:`W` [A, N] in the scores' dtype."""
-        if self.counts is None:
-            return self.mask.to(self.dtype)
-        return self.counts
+        if self._weight is None:
+            if self._in_batch is not None:
+                negatives, pos_index = self._in_batch
+                self._weight = negatives.weight(pos_index, self.shape[1],
+                                                self.dtype)
+            else:
+                weight = torch.zeros(self.shape, dtype=self.dtype,
+                                     device=self.device)
+                weight.view(-1).index_add_(
+                    0, self.flat, torch.ones_like(self.flat,
+                                                  dtype=self.dtype))
+                self._weight = weight
+        return self._weight
 
     def log_weight(self, offset: float = 0.0) -> Tensor:
         r""":math:`\log W + \text{offset}` (:math:`-\infty` where
         :math:`W = 0`)."""
-        if self.counts is not None:
-            out = self.counts.log()
-            return out.add_(offset) if offset != 0.0 else out
-        if self._mask is None:
-            negatives, pos_index, num_samples = self._in_batch
-            return negatives.log_weight(pos_index, num_samples, self.dtype,
+        if self._in_batch is not None:
+            negatives, pos_index = self._in_batch
+            return negatives.log_weight(pos_index, self.shape[1], self.dtype,
                                         offset)
-        out = torch.full(self._mask.shape, float('-inf'), dtype=self.dtype,
-                         device=self._mask.device)
-        return out.masked_fill_(self._mask, offset)
+        out = self.weight.log()
+        return out.add_(offset) if offset != 0.0 else out
 
     def count(self) -> Tensor:
         r"""Negatives per anchor :math:`[A]`, in the scores' dtype."""
-        if self.counts is None:
-            return self.mask.sum(1).to(self.dtype)
-        return self.counts.sum(1)
+        return self.weight.sum(1)
 
     def weighted_sum(self, values: Tensor) -> Tensor:
         r""":math:`\sum_{aj} W_{aj} v_{aj}` of a matrix ``values`` [A, N]
         (entries that are not negatives are left out, even NaN ones)."""
-        if self.counts is None:
-            return torch.where(self.mask, values, 0.0).sum()
-        return torch.where(self.mask, values * self.counts, 0.0).sum()
+        return torch.where(self.mask, values * self.weight, 0.0).sum()
 
     def total(self) -> Tensor:
         r"""All negative pairs :math:`\sum W`, in the scores' dtype."""
-        return self.count().sum()
+        if self.flat is not None:  # the number of pairs: no pass needed
+            return torch.tensor(float(self.flat.numel()), dtype=self.dtype,
+                                device=self.device)
+        return self.weight.sum()
 
 
 #: What a loss accepts as ``neg_index``.
@@ -141,13 +153,6 @@ def resolve(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
                                             num_samples, dtype)
     if not dense_path(z, neg_index, cost):
         return neg_index
-    shape = (num_samples, num_samples)
     flat = neg_index[0] * num_samples + neg_index[1]
-    mask = torch.zeros(shape, dtype=torch.bool, device=z.device)
-    mask.view(-1).index_fill_(0, flat, True)
-    if (z.device.type == 'cpu'
-            and int(torch.count_nonzero(mask)) == flat.numel()):
-        return DenseNegatives(mask, dtype)  # no duplicate pairs
-    weight = torch.zeros(shape, dtype=dtype, device=z.device)
-    weight.view(-1).index_add_(0, flat, torch.ones_like(flat, dtype=dtype))
-    return DenseNegatives(mask, dtype, weight)
+    return DenseNegatives((num_samples, num_samples), dtype, z.device,
+                          flat=flat)

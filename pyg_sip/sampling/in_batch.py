@@ -63,6 +63,27 @@ class InBatchNegatives:
         :math:`(a, j)` holds iff :math:`j \in \mathcal{N}(a)`."""
         return self._matrix(pos_index, num_samples, True, False, torch.bool)
 
+    def weight(self, pos_index: Tensor, num_samples: int,
+               dtype: torch.dtype) -> Tensor:
+        r"""The negatives as a 0/1 matrix :math:`[A, N]` of ``dtype``."""
+        return self._matrix(pos_index, num_samples, 1.0, 0.0, dtype)
+
+    def off_pairs(self, pos_index: Tensor, num_samples: int) -> Tensor:
+        r"""Flat ids :math:`a N + j` [M] of the entries of the anchor rows
+        :math:`a < A` that are no negatives: the diagonal, the positive
+        pairs and the excluded pairs (duplicates possible; rows without a
+        positive pair are not listed)."""
+        num_rows, device = self.rows(pos_index), pos_index.device
+        diag = torch.arange(min(num_rows, num_samples), device=device)
+        off_pairs = [diag * (num_samples + 1),
+                     pos_index[0] * num_samples + pos_index[1]]
+        if self.exclude is not None and self.exclude.numel() > 0:
+            # a batch moved with .to(device) leaves this object behind
+            a, j = self.exclude.to(device, non_blocking=True)
+            # pairs of rows that are no anchors point at (0, 0), always off
+            off_pairs.append(torch.where(a < num_rows, a * num_samples + j, 0))
+        return torch.cat(off_pairs)
+
     def log_weight(self, pos_index: Tensor, num_samples: int,
                    dtype: torch.dtype, offset: float = 0.0) -> Tensor:
         r"""The matrix :math:`[A, N]` holding ``offset`` at negatives and
@@ -79,17 +100,9 @@ class InBatchNegatives:
         out = torch.full((num_rows, num_samples), on, dtype=dtype,
                          device=device)
         out.index_fill_(0, (~is_anchor).nonzero().view(-1), off)
-        flat = out.view(-1)
-        diag = torch.arange(min(num_rows, num_samples), device=device)
-        off_pairs = [diag * (num_samples + 1), anchor * num_samples +
-                     pos_index[1]]
-        if (self.exclude is not None and self.exclude.numel() > 0
-                and flat.numel() > 0):
-            # a batch moved with .to(device) leaves this object behind
-            a, j = self.exclude.to(device, non_blocking=True)
-            # pairs of rows that are no anchors point at (0, 0), always off
-            off_pairs.append(torch.where(a < num_rows, a * num_samples + j, 0))
-        flat.index_fill_(0, torch.cat(off_pairs), off)
+        if out.numel() > 0:
+            out.view(-1).index_fill_(0, self.off_pairs(pos_index,
+                                                       num_samples), off)
         return out
 
     def neg_index(self, pos_index: Tensor, num_samples: int) -> Tensor:

@@ -213,3 +213,26 @@ def test_non_finite_embedding_gives_nan(monkeypatch, name, value, mode):
             out = loss(bad.requires_grad_(), pos, neg)
             assert torch.isnan(out), (loss, row, float(out))
             out.backward()  # still differentiable, no error
+
+
+@pytest.mark.parametrize('temperature', [1.0, 0.1, 0.02, 0.01, 0.002])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_info_nce_dense_every_temperature(monkeypatch, temperature, dtype):
+    # Small temperatures take the shifted path (e^{1/tau} would overflow
+    # float32), larger ones the unshifted e^S: both against the float64
+    # loop reference (values) and the sparse path (gradients).
+    z, pos, excl = batch(5, num_samples=24, num_anchors=10, dim=8)
+    neg = explicit_negatives(pos, excl, z.size(0))
+    expected = ref_info_nce(z, pos, neg, temperature)
+    fn = lambda x, p, n: L.info_nce(x, p, n, temperature)  # noqa: E731
+    out, grad = run(fn, z.to(dtype), pos, InBatchNegatives(exclude=excl))
+    tol = 1e-9 if dtype == torch.float64 else 1e-4
+    assert float(out) == pytest.approx(expected, rel=tol, abs=tol)
+    monkeypatch.setattr(negatives, 'DENSE_DENSITY', float('inf'))
+    out_sparse, grad_sparse = run(fn, z.to(dtype), pos, neg)
+    monkeypatch.setattr(negatives, 'DENSE_DENSITY', 0.0)
+    out_dense, grad_dense = run(fn, z.to(dtype), pos, neg)
+    torch.testing.assert_close(grad, grad_sparse, rtol=10 * tol, atol=tol)
+    torch.testing.assert_close(grad_dense, grad_sparse, rtol=10 * tol,
+                               atol=tol)
+    assert float(out_dense) == pytest.approx(expected, rel=tol, abs=tol)
