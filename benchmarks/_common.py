@@ -30,6 +30,7 @@ import ctypes
 import gc
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -135,16 +136,20 @@ def time_once(fn: Callable[[], object], device: torch.device) -> float:
 
 def measure(impls: Dict[str, Callable[[], object]], device: torch.device,
             repeats: int, warmup: int = 1) -> Dict[str, float]:
-    r"""Median seconds per call of every implementation, interleaved: round
-    ``r`` runs them in the order rotated by ``r``."""
+    r"""Median seconds per call of every implementation, interleaved: every
+    round runs each once, in an order shuffled anew (seeded) every round, so
+    that no implementation always follows the same one (a slow predecessor
+    leaves cold caches and a used-up allocator behind)."""
     names = list(impls)
     for _ in range(warmup):
         for name in names:
             impls[name]()
     times: Dict[str, List[float]] = {name: [] for name in names}
-    for r in range(repeats):
-        shift = r % max(1, len(names))
-        for name in names[shift:] + names[:shift]:
+    order = random.Random(0)
+    for _ in range(repeats):
+        names = names[:]
+        order.shuffle(names)
+        for name in names:
             times[name].append(time_once(impls[name], device))
     return {name: statistics.median(t) for name, t in times.items()}
 

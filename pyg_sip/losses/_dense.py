@@ -88,21 +88,20 @@ def _distances(a: Tensor, b: Tensor, prefix: bool = False
 
     With ``prefix`` (``a`` holds the first :math:`A` rows of ``b``) the
     diagonal pairs :math:`(i, i)` are exactly 0 and not listed as near (see
-    :func:`_distance_backward`). Near pairs are found by one float pass and
-    a minimum; only if there are any, a boolean pass lists them."""
+    :func:`_distance_backward`). One [A, N] buffer: the squared distances
+    are built in place, and a row minimum tells whether any pair can be
+    near before a matrix of the exact test is made."""
     dtype = a.dtype
     sq_b = b.pow(2).sum(-1)
     sq_a = sq_b[:a.size(0)] if prefix else a.pow(2).sum(-1)
-    norms = sq_a.unsqueeze(1) + sq_b
-    sq = torch.addmm(norms, a, b.t(), alpha=-2.0)
-    near = _near(sq, norms, _NEAR.get(dtype, 1e-4), prefix)
+    sq = _squared(a, b, sq_a, sq_b, prefix)
+    near = _near(sq, sq_a, sq_b, _NEAR.get(dtype, 1e-4))
     if dtype == torch.float32 and near.numel() > _MAX_NEAR_SHARE * sq.numel():
         # Many close pairs (e.g. collapsed embeddings): exact enough in
         # float64, and only the few left near pairs are gathered.
-        a64, b64 = a.double(), b.double()
-        norms64 = sq_a.double().unsqueeze(1) + sq_b.double()
-        sq64 = torch.addmm(norms64, a64, b64.t(), alpha=-2.0)
-        near = _near(sq64, norms64, _NEAR[torch.float64], prefix)
+        sq_a64, sq_b64 = sq_a.double(), sq_b.double()
+        sq64 = _squared(a.double(), b.double(), sq_a64, sq_b64, prefix)
+        near = _near(sq64, sq_a64, sq_b64, _NEAR[torch.float64])
         sq = sq64.to(dtype)
     out = sq.clamp_min_(0.0).sqrt_()
     if prefix:
@@ -113,14 +112,29 @@ def _distances(a: Tensor, b: Tensor, prefix: bool = False
     return out, near
 
 
-def _near(sq: Tensor, norms: Tensor, ratio: float, prefix: bool) -> Tensor:
-    r"""Flat ids of the entries with :math:`d^2 \le` ``ratio``
-    :math:`(|x_a|^2 + |y_j|^2)`, the diagonal left out with ``prefix``."""
-    gap = torch.sub(sq, norms, alpha=ratio)
+def _squared(a: Tensor, b: Tensor, sq_a: Tensor, sq_b: Tensor,
+             prefix: bool) -> Tensor:
+    r""":math:`|x_a|^2 + |y_j|^2 - 2 \langle x_a, y_j \rangle` [A, N] in
+    one buffer (the diagonal :math:`+\infty` with ``prefix``)."""
+    sq = torch.addmm(sq_b, a, b.t(), alpha=-2.0).add_(sq_a.unsqueeze(1))
     if prefix:
-        gap.diagonal().fill_(1.0)
-    if gap.numel() == 0 or not bool(gap.amin() <= 0):  # NaN: none near
+        sq.diagonal().fill_(float('inf'))
+    return sq
+
+
+def _near(sq: Tensor, sq_a: Tensor, sq_b: Tensor, ratio: float) -> Tensor:
+    r"""Flat ids of the entries with :math:`d^2 \le` ``ratio``
+    :math:`(|x_a|^2 + |y_j|^2)`. A row whose smallest :math:`d^2` exceeds
+    ``ratio`` :math:`(|x_a|^2 + \max_j |y_j|^2)` has none: only when some
+    row fails that bound is the exact test made (a NaN row fails it, and
+    has no near pair)."""
+    if sq.numel() == 0:
         return torch.empty(0, dtype=torch.long, device=sq.device)
+    bound = sq_a + sq_b.max()
+    if bool((sq.amin(1) > bound.mul_(ratio)).all()):
+        return torch.empty(0, dtype=torch.long, device=sq.device)
+    gap = torch.add(sq, sq_a.unsqueeze(1), alpha=-ratio).sub_(sq_b,
+                                                               alpha=ratio)
     return (gap <= 0).view(-1).nonzero().view(-1)
 
 
@@ -212,6 +226,19 @@ def row_logsumexp(src: Tensor, add_one: bool = False) -> Tensor:
     of a matrix [A, N]; :math:`-\infty` entries are left out, a row without
     terms gives :math:`-\infty` (0 with ``add_one``) and a zero gradient."""
     return _RowLogSumExp.apply(src, add_one)
+
+
+def dense_pair_scores(x: Tensor, num_rows: int, metric: str,
+                      pos_index: Tensor, flat_neg: Tensor
+                      ) -> Tuple[Tensor, Tensor]:
+    r"""Scores of the positive [P] and negative [Q] pairs read off the
+    :math:`[A, N]` score matrix of :func:`dense_scores` by one gather (so
+    that their gradient is one [A, N] matrix); ``flat_neg`` holds the
+    negatives' flat ids :math:`a N + j`."""
+    scores = dense_scores(x, num_rows, metric)
+    flat_pos = pos_index[0] * scores.size(1) + pos_index[1]
+    out = scores.reshape(-1).index_select(0, torch.cat([flat_pos, flat_neg]))
+    return out[:flat_pos.numel()], out[flat_pos.numel():]
 
 
 def gather_pairs(matrix: Tensor, index: Tensor) -> Tensor:

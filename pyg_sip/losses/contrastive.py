@@ -5,10 +5,15 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from pyg_sip.losses._dense import _distance_backward, _distances
+from pyg_sip.losses._dense import _distance_backward, _distances, dense_pair_scores
 from pyg_sip.losses._pairs import check_inputs, nan_unless_finite, pair_scores, upcast
 from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
 from pyg_sip.losses.registry import register_loss
+
+# Explicit negatives covering less than this share of the [A, N] distance
+# matrix: the loss is taken on the pairs read off the matrix; denser ones
+# weight the whole matrix.
+PAIR_LOSS_DENSITY = 0.5
 
 
 def margin_contrastive(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
@@ -35,13 +40,19 @@ def margin_contrastive(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
     check_inputs(z, pos_index, neg_index, validate)
     x = upcast(z)
     neg = resolve(z, pos_index, neg_index, x.dtype)
-    if isinstance(neg, DenseNegatives):
+    if isinstance(neg, DenseNegatives) and neg.flat is not None and (
+            neg.flat.numel() < PAIR_LOSS_DENSITY * neg.num_rows * x.size(0)):
+        # explicit pairs: distances from the matrix, the loss on the pairs
+        d_pos, d_neg = dense_pair_scores(x, neg.num_rows, 'dist', pos_index,
+                                         neg.flat)
+    elif isinstance(neg, DenseNegatives):
         with torch.autocast(x.device.type, enabled=False):
             loss = _DenseContrastive.apply(x, pos_index, neg.weight,
                                            neg.total(), pos_margin,
                                            neg_margin)
         return nan_unless_finite(loss, x)
-    d_pos, d_neg = pair_scores(x, pos_index, neg, 'dist')
+    else:
+        d_pos, d_neg = pair_scores(x, pos_index, neg, 'dist')
     total = ((d_pos - pos_margin).relu().sum() +
              (neg_margin - d_neg).relu().sum())
     loss = total / max(1, d_pos.numel() + d_neg.numel())
