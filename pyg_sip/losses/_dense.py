@@ -228,19 +228,6 @@ def row_logsumexp(src: Tensor, add_one: bool = False) -> Tensor:
     return _RowLogSumExp.apply(src, add_one)
 
 
-def dense_pair_scores(x: Tensor, num_rows: int, metric: str,
-                      pos_index: Tensor, flat_neg: Tensor
-                      ) -> Tuple[Tensor, Tensor]:
-    r"""Scores of the positive [P] and negative [Q] pairs read off the
-    :math:`[A, N]` score matrix of :func:`dense_scores` by one gather (so
-    that their gradient is one [A, N] matrix); ``flat_neg`` holds the
-    negatives' flat ids :math:`a N + j`."""
-    scores = dense_scores(x, num_rows, metric)
-    flat_pos = pos_index[0] * scores.size(1) + pos_index[1]
-    out = scores.reshape(-1).index_select(0, torch.cat([flat_pos, flat_neg]))
-    return out[:flat_pos.numel()], out[flat_pos.numel():]
-
-
 def gather_pairs(matrix: Tensor, index: Tensor) -> Tensor:
     r"""Entries :math:`[M]` of ``matrix`` [A, N] at the pairs ``index``
     [2, M]."""

@@ -45,9 +45,14 @@ _DEFAULT_BLOCK_ELEMENTS = 1 << 25
 
 # 'auto' (sparse kernels on the CPU) or 'gather' (blocked gathers everywhere).
 BACKEND = os.environ.get('PYG_SIP_PAIR_BACKEND', 'auto')
+# Pair lists covering this share of all row pairs are scored from one dense
+# matrix product ('dense'), sparser ones by CSR products ('sparse').
+DENSE_PAIR_DENSITY = 0.125
 # Pairs with d_ij^2 <= _NEAR * (|z_i|^2 + |z_j|^2) take the exact blocked
 # gradient: splitting w (z_i - z_j) into w z_i - w z_j would cancel digits.
 _NEAR = 1e-4
+# The same in float32 products (dense mode)
+_NEAR32 = 0.25
 
 
 def _is_compiling() -> bool:
@@ -167,15 +172,14 @@ class _PairScore(torch.autograd.Function):
 
 def _mode(x_src: Tensor, x_dst: Tensor, src: Tensor) -> str:
     r"""On the CPU: ``'dense'`` (matrix products over all rows) when the
-    pairs cover a quarter of all row pairs, so that an [N, N] matrix is no
-    bigger than the pair list, else ``'sparse'`` (CSR products).
+    pairs cover :data:`DENSE_PAIR_DENSITY` of all row pairs, else ``'sparse'`` (CSR products).
     ``'blocked'`` (gather/scatter blocks) on other devices and while
     compiling."""
     if (BACKEND == 'gather' or src.numel() == 0 or _is_compiling()
             or x_src.device.type != 'cpu'
             or x_src.dtype not in (torch.float32, torch.float64)):
         return 'blocked'
-    if 4 * src.numel() >= x_src.size(0) * x_dst.size(0):
+    if src.numel() >= DENSE_PAIR_DENSITY * x_src.size(0) * x_dst.size(0):
         return 'dense'
     return 'sparse'
 
@@ -248,16 +252,29 @@ def _dot(mode: str, x_src: Tensor, x_dst: Tensor, src: Tensor, dst: Tensor,
 
 def _dist(mode: str, x_src: Tensor, x_dst: Tensor, src: Tensor, dst: Tensor,
           perm: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
-    r"""Distances of all pairs from float64 dot products, and the ids of the
-    near pairs (gathered exactly)."""
+    r"""Distances of all pairs from dot products, and the ids of the near
+    pairs (gathered exactly): float32 products of one dense matrix
+    (``'dense'``; near: :math:`d^2 \le` 1/4 of the squared norms), else, or
+    where more than 1/16 of the pairs are near, float64 products (near:
+    :math:`10^{-4}`)."""
+    if mode == 'dense' and x_src.dtype == torch.float32:
+        out, near = _dist_from(mode, x_src, x_dst, src, dst, perm, _NEAR32)
+        if near.numel() <= src.numel() // 16:
+            return out, near
     same = x_dst is x_src
-    x_src = x_src.double()
-    x_dst = x_src if same else x_dst.double()
+    x64 = x_src.double()
+    return _dist_from(mode, x64, x64 if same else x_dst.double(), src, dst,
+                      perm, _NEAR)
+
+
+def _dist_from(mode: str, x_src: Tensor, x_dst: Tensor, src: Tensor,
+               dst: Tensor, perm: Optional[Tensor], ratio: float
+               ) -> Tuple[Tensor, Tensor]:
     sq_src = x_src.pow(2).sum(-1)
-    sq_dst = sq_src if same else x_dst.pow(2).sum(-1)
+    sq_dst = sq_src if x_dst is x_src else x_dst.pow(2).sum(-1)
     norms = sq_src[src] + sq_dst[dst]
     sq = norms - 2.0 * _dot(mode, x_src, x_dst, src, dst, perm)
-    near = (sq <= _NEAR * norms).nonzero().view(-1)
+    near = (sq <= ratio * norms).nonzero().view(-1)
     out = sq.clamp_min_(0.0).sqrt_().float()
     if near.numel() > 0:
         out[near] = _blocked_scores(x_src, x_dst, src[near], dst[near],
@@ -299,8 +316,14 @@ def _product_backward(mode: str, grad: Tensor, x_src: Tensor, x_dst: Tensor,
     if mode == 'dense':
         num_dst = x_dst.size(0)
         matrix = grad.new_zeros(x_src.size(0) * num_dst).index_add_(
-            0, src * num_dst + dst, grad).view(-1, num_dst)
+            0, src * num_dst + dst, grad)
         with torch.autocast(x_src.device.type, enabled=False):
+            if grad_dst is grad_src:
+                # g x + g^T x = (g + g^T) x: the pairs added at both ends
+                matrix.index_add_(0, dst * num_dst + src, grad)
+                grad_src.addmm_(matrix.view(-1, num_dst), x_src, alpha=sign)
+                return
+            matrix = matrix.view(-1, num_dst)
             if grad_src is not None:
                 grad_src.addmm_(matrix, x_dst, alpha=sign)
             if grad_dst is not None:

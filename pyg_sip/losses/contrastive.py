@@ -5,14 +5,14 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from pyg_sip.losses._dense import _distance_backward, _distances, dense_pair_scores
+from pyg_sip.losses._dense import _distance_backward, _distances
 from pyg_sip.losses._pairs import check_inputs, nan_unless_finite, pair_scores, upcast
-from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
+from pyg_sip.losses.negatives import DenseNegatives, NegIndex, covers, resolve
 from pyg_sip.losses.registry import register_loss
 
-# Explicit negatives covering less than this share of the [A, N] distance
-# matrix: the loss is taken on the pairs read off the matrix; denser ones
-# weight the whole matrix.
+# Explicit negatives covering less than this share of all N x N row pairs:
+# the loss is taken on the pair scores; denser ones weight the whole
+# distance matrix.
 PAIR_LOSS_DENSITY = 0.5
 
 
@@ -39,20 +39,19 @@ def margin_contrastive(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
     """
     check_inputs(z, pos_index, neg_index, validate)
     x = upcast(z)
-    neg = resolve(z, pos_index, neg_index, x.dtype)
-    if isinstance(neg, DenseNegatives) and neg.flat is not None and (
-            neg.flat.numel() < PAIR_LOSS_DENSITY * neg.num_rows * x.size(0)):
-        # explicit pairs: distances from the matrix, the loss on the pairs
-        d_pos, d_neg = dense_pair_scores(x, neg.num_rows, 'dist', pos_index,
-                                         neg.flat)
-    elif isinstance(neg, DenseNegatives):
+    neg = neg_index
+    if not isinstance(neg_index, Tensor) or covers(z, neg_index,
+                                                   PAIR_LOSS_DENSITY):
+        neg = resolve(z, pos_index, neg_index, x.dtype)
+    if isinstance(neg, DenseNegatives):
         with torch.autocast(x.device.type, enabled=False):
             loss = _DenseContrastive.apply(x, pos_index, neg.weight,
                                            neg.total(), pos_margin,
                                            neg_margin)
         return nan_unless_finite(loss, x)
-    else:
-        d_pos, d_neg = pair_scores(x, pos_index, neg, 'dist')
+    # explicit pairs (scored from one dense matrix where they are dense
+    # enough, see pair_scores), the loss on the pairs
+    d_pos, d_neg = pair_scores(x, pos_index, neg, 'dist')
     total = ((d_pos - pos_margin).relu().sum() +
              (neg_margin - d_neg).relu().sum())
     loss = total / max(1, d_pos.numel() + d_neg.numel())

@@ -127,16 +127,23 @@ NegIndex = Union[Tensor, InBatchNegatives, None]
 Negatives = Union[Tensor, DenseNegatives]
 
 
-def dense_path(z: Tensor, neg_index: Tensor, cost: float = 1.0) -> bool:
-    r"""Whether the explicit pairs ``neg_index`` cover at least ``cost``
-    times :data:`DENSE_DENSITY` of all row pairs of ``z`` (shapes only: no
-    host synchronisation). Never while compiling: a branch on the shapes
-    would specialise the compiled code to one side of the threshold."""
+def covers(z: Tensor, neg_index: Tensor, share: float) -> bool:
+    r"""Whether the explicit pairs ``neg_index`` cover at least ``share`` of
+    all row pairs of ``z`` (shapes only: no host synchronisation). Never
+    while compiling: a branch on the shapes would specialise the compiled
+    code to one side of the threshold."""
     if torch.compiler.is_compiling():
         return False
     num_samples = z.size(0)
-    return (neg_index.numel() > 0 and neg_index.size(1) >=
-            cost * DENSE_DENSITY * num_samples * num_samples)
+    return (neg_index.numel() > 0 and
+            neg_index.size(1) >= share * num_samples * num_samples)
+
+
+def dense_path(z: Tensor, neg_index: Tensor, cost: float = 1.0) -> bool:
+    r"""Whether the explicit pairs ``neg_index`` cover at least ``cost``
+    times :data:`DENSE_DENSITY` of all row pairs of ``z`` (see
+    :func:`covers`)."""
+    return covers(z, neg_index, cost * DENSE_DENSITY)
 
 
 def resolve(z: Tensor, pos_index: Tensor, neg_index: NegIndex,

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from pyg_sip.errors import PygSipError
-from pyg_sip.losses._dense import dense_pair_scores, dense_scores, gather_pairs
+from pyg_sip.losses._dense import dense_scores, gather_pairs
 from pyg_sip.losses._pairs import (
     check_inputs,
     masked_mean,
@@ -17,7 +17,7 @@ from pyg_sip.losses._pairs import (
     upcast,
 )
 from pyg_sip.losses._segment import segment_count, segment_min
-from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
+from pyg_sip.losses.negatives import DenseNegatives, NegIndex, covers, resolve
 from pyg_sip.losses.registry import register_loss
 from pyg_sip.utils.checks import check_positive
 
@@ -79,17 +79,11 @@ def triplet_margin(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
     check_positive('margin', margin)
     check_inputs(z, pos_index, neg_index, validate)
     x = upcast(z)
-    neg = resolve(z, pos_index, neg_index, x.dtype)
+    neg = neg_index
+    if not isinstance(neg_index, Tensor) or covers(z, neg_index,
+                                                   PAIR_MINING_DENSITY):
+        neg = resolve(z, pos_index, neg_index, x.dtype)
     if isinstance(neg, DenseNegatives):
-        if (neg.flat is not None and neg.flat.numel() <
-                PAIR_MINING_DENSITY * neg.num_rows * x.size(0)):
-            # explicit pairs: distances from the matrix, mining on the pair
-            # list (one sort of P + Q scores, no [A, N] search)
-            d_pos, d_neg = dense_pair_scores(x, neg.num_rows, 'dist',
-                                             pos_index, neg.flat)
-            loss = _sparse(d_pos, d_neg, pos_index[0], neg_index[0],
-                           x.size(0), margin, mining)
-            return nan_unless_finite(loss, x)
         dist = dense_scores(x, neg.num_rows, 'dist')
         d_pos = gather_pairs(dist, pos_index)
         if d_pos.numel() == 0:  # no triplet: a zero tied to z
@@ -102,9 +96,10 @@ def triplet_margin(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
     return nan_unless_finite(loss, d_pos, d_neg)
 
 
-# Explicit negatives covering less than this share of the [A, N] distance
-# matrix are mined on the pair list (a sort of P + Q scores), denser ones on
-# the matrix (a binary search per entry).
+# Explicit negatives covering less than this share of all N x N row pairs
+# are mined on the pair list (a sort of P + Q scores, the scores from one
+# dense matrix where they are dense enough, see pair_scores), denser ones on
+# the distance matrix (a binary search per entry).
 PAIR_MINING_DENSITY = 0.5
 
 
