@@ -7,19 +7,23 @@ CPU, the pairs form a sparse [N, N] matrix in compressed sparse row (CSR)
 form: the forward pass is one sampled dense-dense product
 (:func:`torch.sparse.sampled_addmm`, every dot product computed straight from
 the rows of ``z``) and the backward pass two sparse-dense products
-(``index`` rows gathered, weighted and summed in one kernel); pair lists that
-cover a quarter of all row pairs use dense matrix products instead.
-Distances come from float64 dot products
+(``index`` rows gathered, weighted and summed in one kernel). Pair lists
+covering 1/16 of all row pairs (:data:`DENSE_PAIR_DENSITY`, on every
+device) read their scores off one dense [N, N] matrix product and send
+their gradients back through one more (the pairs scattered into an [N, N]
+matrix at both ends); their distances come from float32 products, pairs
+closer than a quarter of their squared norms recomputed exactly. Sparse
+distances come from float64 dot products
 (:math:`d_{ij}^2 = |z_i|^2 + |z_j|^2 - 2 \langle z_i, z_j \rangle`) where
 rows have many pairs, else from exact blocked gathers; their gradient
 :math:`w_{ij} (z_i - z_j)` is split into :math:`w_{ij} z_i` (a per-row
 weight) and :math:`-w_{ij} z_j` (a matrix product). Pairs closer than
 :math:`10^{-2}` of their norms, where that would cancel digits, keep the
-exact blocked path. On other devices, and while compiling, pairs are
-gathered block by block and their gradients scattered back with
+exact blocked path. On other devices, and while compiling, sparser pairs
+are gathered block by block and their gradients scattered back with
 ``index_add_``. Peak memory is therefore O(M + block · d) (sparse, blocked)
-or O(M) (dense) instead of the O(M · d) that autograd through ``z[index]``
-would hold.
+or O(N² + M) (dense, at most 17 M) instead of the O(M · d) that autograd
+through ``z[index]`` would hold.
 
 ``PYG_SIP_PAIR_BACKEND=gather`` (environment, read at import) or
 ``pyg_sip.losses._pairs.BACKEND = 'gather'`` forces the blocked path on the
@@ -47,7 +51,7 @@ _DEFAULT_BLOCK_ELEMENTS = 1 << 25
 BACKEND = os.environ.get('PYG_SIP_PAIR_BACKEND', 'auto')
 # Pair lists covering this share of all row pairs are scored from one dense
 # matrix product ('dense'), sparser ones by CSR products ('sparse').
-DENSE_PAIR_DENSITY = 0.125
+DENSE_PAIR_DENSITY = 1 / 16
 # Pairs with d_ij^2 <= _NEAR * (|z_i|^2 + |z_j|^2) take the exact blocked
 # gradient: splitting w (z_i - z_j) into w z_i - w z_j would cancel digits.
 _NEAR = 1e-4
@@ -159,8 +163,7 @@ class _PairScore(torch.autograd.Function):
             torch.zeros_like(x_dst) if need_dst else None)
         if ctx.metric == 'dist':
             # Subgradient 0 at distance 0 (e.g. a pair (i, i)): no NaN.
-            pos = out > 0
-            grad = torch.where(pos, grad / torch.where(pos, out, 1.0), 0.0)
+            grad = torch.where(out > 0, grad / out, 0.0)
         if ctx.mode == 'blocked':
             _blocked_backward(grad, x_src, x_dst, src, dst, grad_src,
                               grad_dst, ctx.metric)
@@ -171,17 +174,17 @@ class _PairScore(torch.autograd.Function):
 
 
 def _mode(x_src: Tensor, x_dst: Tensor, src: Tensor) -> str:
-    r"""On the CPU: ``'dense'`` (matrix products over all rows) when the
-    pairs cover :data:`DENSE_PAIR_DENSITY` of all row pairs, else ``'sparse'`` (CSR products).
-    ``'blocked'`` (gather/scatter blocks) on other devices and while
-    compiling."""
+    r"""``'dense'`` (one matrix product over all rows, on any device) when
+    the pairs cover :data:`DENSE_PAIR_DENSITY` of all row pairs, else on
+    the CPU ``'sparse'`` (CSR products) and on other devices ``'blocked'``
+    (gather/scatter blocks); ``'blocked'`` always while compiling and with
+    ``BACKEND = 'gather'``."""
     if (BACKEND == 'gather' or src.numel() == 0 or _is_compiling()
-            or x_src.device.type != 'cpu'
             or x_src.dtype not in (torch.float32, torch.float64)):
         return 'blocked'
     if src.numel() >= DENSE_PAIR_DENSITY * x_src.size(0) * x_dst.size(0):
         return 'dense'
-    return 'sparse'
+    return 'sparse' if x_src.device.type == 'cpu' else 'blocked'
 
 
 def _sort_perm(index: Tensor, bound: Optional[int] = None
@@ -272,7 +275,7 @@ def _dist_from(mode: str, x_src: Tensor, x_dst: Tensor, src: Tensor,
                ) -> Tuple[Tensor, Tensor]:
     sq_src = x_src.pow(2).sum(-1)
     sq_dst = sq_src if x_dst is x_src else x_dst.pow(2).sum(-1)
-    norms = sq_src[src] + sq_dst[dst]
+    norms = sq_src.index_select(0, src) + sq_dst.index_select(0, dst)
     sq = norms - 2.0 * _dot(mode, x_src, x_dst, src, dst, perm)
     near = (sq <= ratio * norms).nonzero().view(-1)
     out = sq.clamp_min_(0.0).sqrt_().float()
@@ -298,7 +301,8 @@ def _product_backward(mode: str, grad: Tensor, x_src: Tensor, x_dst: Tensor,
         if near_id is None:  # distances were gathered
             sq_src = x_src.pow(2).sum(-1)
             sq_dst = sq_src if x_dst is x_src else x_dst.pow(2).sum(-1)
-            near = out.pow(2) <= _NEAR * (sq_src[src] + sq_dst[dst])
+            near = out.pow(2) <= _NEAR * (sq_src.index_select(0, src) +
+                                          sq_dst.index_select(0, dst))
             near_id = near.nonzero().view(-1)
         if near_id.numel() > 0:
             _blocked_backward(grad[near_id], x_src, x_dst, src[near_id],

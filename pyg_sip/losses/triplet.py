@@ -126,13 +126,15 @@ def _sparse(d_pos: Tensor, d_neg: Tensor, pos_anchor: Tensor,
             count_neg = segment_count(neg_anchor, num_samples)
             # negatives before a positive, within its anchor's run
             negs_before = torch.cumsum(is_neg, 0) - is_neg
-            c_pos = (negs_before[rank[:num_pos]] -
-                     negs_before[first[pos_anchor]])
+            c_pos = (negs_before.index_select(0, rank[:num_pos]) -
+                     negs_before.index_select(
+                         0, first.index_select(0, pos_anchor)))
             # positives after a negative, within its anchor's run
             pos_through = torch.cumsum(1 - is_neg, 0)
-            c_neg = (torch.cumsum(count_pos, 0)[neg_anchor] -
-                     pos_through[rank[num_pos:]])
-            num_triplets = count_neg[pos_anchor].sum().clamp_min(1)
+            c_neg = (torch.cumsum(count_pos, 0).index_select(0, neg_anchor) -
+                     pos_through.index_select(0, rank[num_pos:]))
+            num_triplets = count_neg.index_select(0, pos_anchor).sum()
+            num_triplets = num_triplets.clamp_min(1)
         acc = torch.float64
         total = ((d_pos.to(acc) + margin) * c_pos).sum() - (
             d_neg.to(acc) * c_neg).sum()
