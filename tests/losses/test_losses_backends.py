@@ -44,7 +44,8 @@ def dense_scores(z, index, metric, weight=None):
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
 @pytest.mark.parametrize('num_samples,num_pos,num_neg', [
     (30, 120, 300),  # pairs cover half of all row pairs: dense products
-    (60, 120, 300),  # sparse products, distances from float64 products
+    (60, 120, 300),  # 12 % of all row pairs: dense products still
+    (100, 150, 350),  # 5 %: sparse products, distances from float64 products
     (30, 8, 8),  # few pairs per row: distances gathered, sparse gradients
 ])
 def test_pair_scores_and_gradients(monkeypatch, backend, metric, dtype,
@@ -52,6 +53,10 @@ def test_pair_scores_and_gradients(monkeypatch, backend, metric, dtype,
     monkeypatch.setattr(_pairs, 'BACKEND', backend)
     z, pos, neg = pairs_case(0, num_samples, num_pos=num_pos,
                              num_neg=num_neg, dtype=dtype)
+    if backend == 'auto':  # the case takes the path its comment names
+        density = (pos.size(1) + neg.size(1)) / num_samples**2
+        dense = num_samples <= 60 and num_pos > 100
+        assert (density >= _pairs.DENSE_PAIR_DENSITY) == dense
     x = z.clone().requires_grad_()
     s_pos, s_neg = pair_scores(x, pos, neg, metric)
     index = torch.cat([pos, neg], 1)
