@@ -87,14 +87,13 @@ class DenseNegatives:
                 self._weight = negatives.weight(pos_index, self.shape[1],
                                                 self.dtype)
             else:
-                self._weight = self._counts()
+                weight = torch.zeros(self.shape, dtype=self.dtype,
+                                     device=self.device)
+                weight.view(-1).index_add_(
+                    0, self.flat, torch.ones_like(self.flat,
+                                                  dtype=self.dtype))
+                self._weight = weight
         return self._weight
-
-    def _counts(self) -> Tensor:
-        out = torch.zeros(self.shape, dtype=self.dtype, device=self.device)
-        out.view(-1).index_add_(0, self.flat,
-                                torch.ones_like(self.flat, dtype=self.dtype))
-        return out
 
     def log_weight(self, offset: float = 0.0) -> Tensor:
         r""":math:`\log W + \text{offset}` (:math:`-\infty` where
@@ -103,10 +102,7 @@ class DenseNegatives:
             negatives, pos_index = self._in_batch
             return negatives.log_weight(pos_index, self.shape[1], self.dtype,
                                         offset)
-        if self._weight is not None:
-            out = self._weight.log()
-        else:  # the counts turned into logs in their own buffer
-            out = self._counts().log_()
+        out = self.weight.log()
         return out.add_(offset) if offset != 0.0 else out
 
     def count(self) -> Tensor:
