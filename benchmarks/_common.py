@@ -1,8 +1,9 @@
 """Helpers shared by the performance benchmarks (losses, sampler, scaling).
 
-Timing: :func:`measure` runs each implementation once per round, in a
-rotated order every round (interleaved, so that a noisy neighbour slows every
-implementation alike), and reports the median over rounds. On the CPU it
+Timing: :func:`measure` runs each implementation once per round, in an
+order shuffled anew every round (interleaved, so that a noisy neighbour slows
+every implementation alike and none always follows the same one), and reports
+the median over rounds. On the CPU it
 measures the process CPU time (``time.process_time``: with one thread, the
 time this process computed, whatever else runs on the machine); on CUDA the
 wall time between two synchronisations.

@@ -7,13 +7,14 @@ from torch.autograd.function import once_differentiable
 
 from pyg_sip.losses._dense import _distance_backward, _distances
 from pyg_sip.losses._pairs import check_inputs, nan_unless_finite, pair_scores, upcast
-from pyg_sip.losses.negatives import DenseNegatives, NegIndex, covers, resolve
+from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
 from pyg_sip.losses.registry import register_loss
 
-# Explicit negatives covering less than this share of all N x N row pairs:
-# the loss is taken on the pair scores; denser ones weight the whole
-# distance matrix.
-PAIR_LOSS_DENSITY = 0.5
+# Explicit negatives covering less than PAIR_LIST_COST times DENSE_DENSITY
+# (half) of all N x N row pairs: the loss is taken on the pair scores (read
+# off one dense product where they are dense enough, see pair_scores);
+# denser ones weight the whole distance matrix.
+PAIR_LIST_COST = 4.0
 
 
 def margin_contrastive(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
@@ -39,10 +40,7 @@ def margin_contrastive(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
     """
     check_inputs(z, pos_index, neg_index, validate)
     x = upcast(z)
-    neg = neg_index
-    if not isinstance(neg_index, Tensor) or covers(z, neg_index,
-                                                   PAIR_LOSS_DENSITY):
-        neg = resolve(z, pos_index, neg_index, x.dtype)
+    neg = resolve(z, pos_index, neg_index, x.dtype, cost=PAIR_LIST_COST)
     if isinstance(neg, DenseNegatives):
         with torch.autocast(x.device.type, enabled=False):
             loss = _DenseContrastive.apply(x, pos_index, neg.weight,

@@ -49,17 +49,17 @@ def info_nce(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
         neg = resolve(z, pos_index, neg_index, x.dtype)
         scale = 1.0 / temperature
         info = torch.finfo(x.dtype)
-        with torch.autocast(x.device.type, enabled=False):
-            if (scale + math.log(max(2, z.size(0))) + 1.0 < math.log(info.max)
-                    and scale + 1.0 < -math.log(info.tiny)):
-                # e^S, S in [-1/tau, 1/tau]: neither a row sum can overflow
-                # nor a term underflow, so no shift is needed.
-                return _DenseInfoNCE.apply(x, pos_index, neg, scale)
-            # exp(S / tau - 1 / tau) >= exp(-2 / tau) must stay a normal number
-            normal = -math.log(info.tiny) - 16.0
+        # exp(S / tau - 1 / tau) >= exp(-2 / tau) must stay a normal number
+        normal = -math.log(info.tiny) - 16.0
+        if (scale + math.log(max(2, z.size(0))) + 1.0 < math.log(info.max)
+                and scale + 1.0 < -math.log(info.tiny)):
+            # e^S, S in [-1/tau, 1/tau]: neither a row sum can overflow nor
+            # a term underflow, so no shift is needed.
+            shift = 0.0
+        else:
             shift = scale if 2 * scale < normal else None
-            return _ShiftedDenseInfoNCE.apply(
-                x, pos_index, neg.log_weight(-(shift or 0.0)), scale, shift)
+        with torch.autocast(x.device.type, enabled=False):
+            return _DenseInfoNCE.apply(x, pos_index, neg, scale, shift)
     x = cosine(z)
     neg = neg_index
     s_pos, s_neg = pair_scores(x, pos_index, neg)
@@ -72,19 +72,25 @@ def info_nce(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
 
 
 class _DenseInfoNCE(torch.autograd.Function):
-    r""":func:`info_nce` on the logits of all (anchor, sample) pairs where
-    :math:`e^{\pm 1 / \tau}` and the row sums are safe numbers: one
-    ``mm`` of the normalised rows (scaled by :math:`1 / \tau`) gives
-    :math:`S`, whose positive entries are read off before one in-place
-    ``exp``; the entries that are no negatives are then zeroed (in-batch
-    negatives: an ``index_fill_`` of the diagonal, positive and excluded
-    pairs) or weighted by :math:`W` (explicit pairs), and a row sum gives
-    every anchor's log-sum-exp. The backward pass folds the positives into
-    the same [A, N] gradient matrix: one product of :math:`g + g^T` (or
-    two), no row gathered per pair."""
+    r""":func:`info_nce` on the logits of all (anchor, sample) pairs, with a
+    hand-written backward pass (normalisation included), so that it costs
+    what a plain dense implementation costs and no more: one ``mm`` of the
+    normalised rows (scaled by :math:`1 / \tau`) gives :math:`S`, whose
+    positive entries are read off before one in-place ``exp``, and a row
+    sum gives every anchor's log-sum-exp of its negatives.
+
+    With ``shift = 0`` (:math:`e^{\pm 1 / \tau}` and the row sums are safe
+    numbers) the entries that are no negatives are zeroed after the
+    ``exp`` (:meth:`DenseNegatives.keep_negatives_`: no [A, N] mask or
+    log-weight matrix). Otherwise :math:`\log W - c` is added before it,
+    with :math:`c` = ``shift`` (:math:`1 / \tau`: cosine logits never
+    exceed it) or, for ``shift=None`` (:math:`e^{-2 / \tau}` would
+    underflow), each row's maximum. The backward pass folds the positives
+    into the same [A, N] gradient matrix: one product of :math:`g + g^T`
+    (or two), no row gathered per pair."""
     @staticmethod
     def forward(ctx, z: Tensor, pos_index: Tensor, neg: DenseNegatives,
-                scale: float) -> Tensor:
+                scale: float, shift: Optional[float]) -> Tensor:
         num_rows, num_cols = neg.shape
         inv_norm = torch.linalg.vector_norm(z, dim=-1).clamp_min_(
             1e-12).reciprocal_()
@@ -92,16 +98,16 @@ class _DenseInfoNCE(torch.autograd.Function):
         exp = torch.mm(x[:num_rows] * scale, x.t())
         flat_pos = pos_index[0] * num_cols + pos_index[1]
         s_pos = exp.view(-1).index_select(0, flat_pos)
-        exp = exp.exp_()
-        if neg.flat is None:  # in-batch: zero what is no negative
-            negatives, _ = neg._in_batch
-            if exp.numel() > 0:
-                exp.view(-1).index_fill_(
-                    0, negatives.off_pairs(pos_index, num_cols), 0.0)
+        if shift == 0.0:
+            exp = neg.keep_negatives_(exp.exp_())
         else:
-            exp = exp.mul_(neg.weight)
-        total = exp.sum(1)  # NaN for any NaN/inf row
-        lse = total.log()  # -inf without negatives
+            exp = exp.add_(neg.log_weight(-(shift or 0.0)))
+            if shift is None:  # shift by the row maximum of the negatives
+                shift = exp.amax(1).clamp_min_(torch.finfo(exp.dtype).min)
+                exp = exp.sub_(shift.unsqueeze(1))
+            exp = exp.exp_()
+        total = exp.sum(1)  # 0 without negatives; NaN for any NaN/inf row
+        lse = total.log().add_(shift)  # -inf without negatives
         anchor = pos_index[0]
         count = torch.count_nonzero(total.index_select(0, anchor) > 0)
         count = count.clamp_min_(1).to(x.dtype)
@@ -133,7 +139,7 @@ class _DenseInfoNCE(torch.autograd.Function):
         radial = (grad_x * x).sum(-1, keepdim=True)
         return (grad_x.sub_(x * radial).mul_(inv_norm.unsqueeze(1) *
                                              ctx.scale),
-                None, None, None)
+                None, None, None, None)
 
 
 def _gram_backward(g: Tensor, x: Tensor) -> Tensor:
@@ -146,74 +152,6 @@ def _gram_backward(g: Tensor, x: Tensor) -> Tensor:
     grad_x[:num_rows].addmm_(g, x)
     grad_x.addmm_(g.t(), x[:num_rows])
     return grad_x
-
-
-class _ShiftedDenseInfoNCE(torch.autograd.Function):
-    r""":func:`info_nce` on the logits of all (anchor, sample) pairs, with
-    a hand-written backward pass (normalisation included), so that it costs
-    what a plain dense implementation costs and no more: one ``addmm``
-    gives :math:`\log W + S / \tau - c` (``shifted_log_weight`` holds
-    :math:`\log W - c`), one ``exp`` and row sum the negatives'
-    log-sum-exp of every anchor, and the gradient is two matrix products
-    plus the positives' row updates (no autograd graph over [A, N]
-    matrices). The shift :math:`c` is :math:`1 / \tau` (cosine logits never
-    exceed it) where :math:`e^{-2/\tau}` cannot underflow, else each
-    row's maximum."""
-    @staticmethod
-    def forward(ctx, z: Tensor, pos_index: Tensor, shifted_log_weight: Tensor,
-                scale: float, shift: Optional[float]) -> Tensor:
-        anchor, other = pos_index[0], pos_index[1]
-        inv_norm = torch.linalg.vector_norm(z, dim=-1).clamp_min_(
-            1e-12).reciprocal_()
-        x = z * inv_norm.unsqueeze(1)  # F.normalize
-        exp = torch.addmm(shifted_log_weight, x[:shifted_log_weight.size(0)],
-                          x.t(), alpha=scale)
-        if shift is None:  # log W - c with c = 0: shift by the row maximum
-            row_max = exp.amax(1).clamp_min_(torch.finfo(exp.dtype).min)
-            exp.sub_(row_max.unsqueeze(1))
-        exp = exp.exp_()
-        total = exp.sum(1)  # 0 without negatives; NaN for any NaN/inf row
-        lse = total.log()
-        lse = lse.add_(shift) if shift is not None else lse.add_(row_max)
-        s_pos = (x.index_select(0, anchor) *
-                 x.index_select(0, other)).sum(-1).mul_(scale)
-        count = torch.count_nonzero(total.index_select(0, anchor) > 0)
-        count = count.clamp_min_(1)
-        count = count.to(x.dtype)
-        # -s + log(e^s + e^lse) = softplus(lse - s); 0 for lse = -inf
-        gap = lse.index_select(0, anchor).sub_(s_pos)
-        loss = F.softplus(gap).sum() / count
-        # A NaN/inf embedding reaches every anchor's sum: never finite.
-        loss = torch.where(torch.isnan(total).any(), float('nan'), loss)
-        ctx.scale = scale
-        ctx.save_for_backward(x, inv_norm, pos_index, exp, total, gap, count)
-        return loss
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad: Tensor):
-        x, inv_norm, pos_index, exp, total, gap, count = ctx.saved_tensors
-        anchor, other = pos_index[0], pos_index[1]
-        scale, num_rows = ctx.scale, exp.size(0)
-        # d loss / d lse = sigmoid(lse - s) / count = -d loss / d s
-        w = torch.sigmoid(gap).mul_(grad / count)
-        per_row = w.new_zeros(num_rows).index_add_(0, anchor, w)
-        # rows without negatives have w = 0: 0 / tiny stays 0
-        per_row.div_(total.clamp_min(torch.finfo(total.dtype).tiny))
-        g = exp * per_row.unsqueeze(1)  # the negatives' softmax, weighted
-        if _symmetric(g):  # every row an anchor: one product of g^T + g
-            grad_x = torch.mm(g.t().contiguous().add_(g), x).mul_(scale)
-        else:
-            grad_x = torch.zeros_like(x)
-            grad_x[:num_rows].addmm_(g, x, alpha=scale)
-            grad_x.addmm_(g.t(), x[:num_rows], alpha=scale)
-        w = w.mul_(-scale).unsqueeze(1)
-        grad_x.index_add_(0, anchor, x.index_select(0, other).mul_(w))
-        grad_x.index_add_(0, other, x.index_select(0, anchor).mul_(w))
-        # through x = z / |z|: (g - x <x, g>) / |z|
-        radial = (grad_x * x).sum(-1, keepdim=True)
-        grad_z = grad_x.sub_(x * radial).mul_(inv_norm.unsqueeze(1))
-        return grad_z, None, None, None, None
 
 
 @register_loss('info_nce')

@@ -105,6 +105,19 @@ class DenseNegatives:
         out = self.weight.log()
         return out.add_(offset) if offset != 0.0 else out
 
+    def keep_negatives_(self, matrix: Tensor) -> Tensor:
+        r"""Multiplies a matrix [A, N] by :math:`W` in place: in-batch
+        negatives zero the few entries that are no negatives of the anchor
+        rows (one ``index_fill_``, rows without a positive pair left as they
+        are), explicit pairs multiply by their counts."""
+        if self._in_batch is None:
+            return matrix.mul_(self.weight)
+        negatives, pos_index = self._in_batch
+        if matrix.numel() > 0:
+            matrix.view(-1).index_fill_(
+                0, negatives.off_pairs(pos_index, self.shape[1]), 0.0)
+        return matrix
+
     def count(self) -> Tensor:
         r"""Negatives per anchor :math:`[A]`, in the scores' dtype."""
         return self.weight.sum(1)
@@ -127,23 +140,16 @@ NegIndex = Union[Tensor, InBatchNegatives, None]
 Negatives = Union[Tensor, DenseNegatives]
 
 
-def covers(z: Tensor, neg_index: Tensor, share: float) -> bool:
-    r"""Whether the explicit pairs ``neg_index`` cover at least ``share`` of
-    all row pairs of ``z`` (shapes only: no host synchronisation). Never
-    while compiling: a branch on the shapes would specialise the compiled
-    code to one side of the threshold."""
+def dense_path(z: Tensor, neg_index: Tensor, cost: float = 1.0) -> bool:
+    r"""Whether the explicit pairs ``neg_index`` cover at least ``cost``
+    times :data:`DENSE_DENSITY` of all row pairs of ``z`` (shapes only: no
+    host synchronisation). Never while compiling: a branch on the shapes
+    would specialise the compiled code to one side of the threshold."""
     if torch.compiler.is_compiling():
         return False
     num_samples = z.size(0)
-    return (neg_index.numel() > 0 and
-            neg_index.size(1) >= share * num_samples * num_samples)
-
-
-def dense_path(z: Tensor, neg_index: Tensor, cost: float = 1.0) -> bool:
-    r"""Whether the explicit pairs ``neg_index`` cover at least ``cost``
-    times :data:`DENSE_DENSITY` of all row pairs of ``z`` (see
-    :func:`covers`)."""
-    return covers(z, neg_index, cost * DENSE_DENSITY)
+    return (neg_index.numel() > 0 and neg_index.size(1) >=
+            cost * DENSE_DENSITY * num_samples * num_samples)
 
 
 def resolve(z: Tensor, pos_index: Tensor, neg_index: NegIndex,

@@ -17,7 +17,7 @@ from pyg_sip.losses._pairs import (
     upcast,
 )
 from pyg_sip.losses._segment import segment_count, segment_min
-from pyg_sip.losses.negatives import DenseNegatives, NegIndex, covers, resolve
+from pyg_sip.losses.negatives import DenseNegatives, NegIndex, resolve
 from pyg_sip.losses.registry import register_loss
 from pyg_sip.utils.checks import check_positive
 
@@ -79,10 +79,7 @@ def triplet_margin(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
     check_positive('margin', margin)
     check_inputs(z, pos_index, neg_index, validate)
     x = upcast(z)
-    neg = neg_index
-    if not isinstance(neg_index, Tensor) or covers(z, neg_index,
-                                                   PAIR_MINING_DENSITY):
-        neg = resolve(z, pos_index, neg_index, x.dtype)
+    neg = resolve(z, pos_index, neg_index, x.dtype, cost=PAIR_LIST_COST)
     if isinstance(neg, DenseNegatives):
         dist = dense_scores(x, neg.num_rows, 'dist')
         d_pos = gather_pairs(dist, pos_index)
@@ -96,11 +93,12 @@ def triplet_margin(z: Tensor, pos_index: Tensor, neg_index: NegIndex,
     return nan_unless_finite(loss, d_pos, d_neg)
 
 
-# Explicit negatives covering less than this share of all N x N row pairs
-# are mined on the pair list (a sort of P + Q scores, the scores from one
-# dense matrix where they are dense enough, see pair_scores), denser ones on
-# the distance matrix (a binary search per entry).
-PAIR_MINING_DENSITY = 0.5
+# Explicit negatives covering less than PAIR_LIST_COST times DENSE_DENSITY
+# (half) of all N x N row pairs are mined on the pair list (a sort of P + Q
+# scores, read off one dense product where they are dense enough, see
+# pair_scores), denser ones on the distance matrix (a binary search per
+# entry).
+PAIR_LIST_COST = 4.0
 
 
 def _sparse(d_pos: Tensor, d_neg: Tensor, pos_anchor: Tensor,
